@@ -1,0 +1,1 @@
+"""Artifact repositories: local folders, S3 and the server's proxy."""

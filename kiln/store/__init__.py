@@ -1,0 +1,1 @@
+"""Tracking stores: SQL (SQLite, PostgreSQL) and REST (a Kiln or MLflow server)."""

@@ -1,0 +1,176 @@
+"""The interface every tracking store offers.
+
+The SQL store (SQLite or PostgreSQL) and the REST store (HTTP to a Kiln or
+MLflow server) both implement :class:`TrackingStore`, so the client above
+them runs unchanged embedded or remote. Methods raise Kiln's errors
+(:mod:`kiln.errors`), never a driver's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from kiln.entities import (
+    DatasetInput,
+    DatasetSummary,
+    Experiment,
+    LoggedModelInput,
+    LoggedModelOutput,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+)
+
+# MLflow's page limits, shared by every store so they refuse the same input.
+SEARCH_RUNS_DEFAULT = 1000
+SEARCH_RUNS_MAX = 50_000
+SEARCH_EXPERIMENTS_DEFAULT = 1000
+SEARCH_EXPERIMENTS_MAX = 50_000
+METRIC_HISTORY_BULK_MAX_RUNS = 100
+METRIC_HISTORY_BULK_MAX_RESULTS = 2500
+
+
+@runtime_checkable
+class TrackingStore(Protocol):
+    """Experiments, runs and what is logged to them."""
+
+    # -- experiments --------------------------------------------------------
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Sequence[RunTag] = (),
+    ) -> str:
+        """Create an experiment and return its id.
+
+        Raises ResourceAlreadyExists when the name is taken, even by a
+        deleted experiment.
+        """
+        ...
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """Return the experiment, deleted or not; ResourceDoesNotExist if none."""
+        ...
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """Return the experiment with this name, deleted or not, or None."""
+        ...
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_EXPERIMENTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]: ...
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete the experiment and its runs."""
+        ...
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Restore a deleted experiment and the runs deleted with it."""
+        ...
+
+    def set_experiment_tag(self, experiment_id: str, tag: RunTag) -> None: ...
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # -- runs ---------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int | None,
+        tags: Sequence[RunTag],
+        run_name: str | None,
+    ) -> Run:
+        """Create a RUNNING run; a readable random name is chosen when none is given."""
+        ...
+
+    def get_run(self, run_id: str) -> Run: ...
+
+    def update_run_info(
+        self,
+        run_id: str,
+        run_status: str | None,
+        end_time: int | None,
+        run_name: str | None,
+    ) -> RunInfo: ...
+
+    def delete_run(self, run_id: str) -> None: ...
+
+    def restore_run(self, run_id: str) -> None: ...
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_RUNS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]: ...
+
+    # -- logging ------------------------------------------------------------
+    def log_metric(self, run_id: str, metric: Metric) -> None: ...
+
+    def log_param(self, run_id: str, param: Param) -> None: ...
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None: ...
+
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Log everything in one transaction: all of it is stored, or none."""
+        ...
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[LoggedModelInput] = (),
+    ) -> None: ...
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None: ...
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        """Every point of one metric ordered by step then timestamp; all when
+        ``max_results`` is None."""
+        ...
+
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        metric_key: str,
+        max_results: int,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        """At most ``max_results`` points per run, sampled by row, first and
+        last kept; each Metric carries its ``run_id``."""
+        ...
+
+    def search_datasets(
+        self, experiment_ids: Sequence[str]
+    ) -> list[DatasetSummary]: ...
