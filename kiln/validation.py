@@ -8,7 +8,6 @@ tag value is refused instead of silently truncated.
 
 from __future__ import annotations
 
-import math
 import posixpath
 import re
 from collections.abc import Sequence
@@ -57,12 +56,14 @@ def validate_key(key: object, kind: str = "metric") -> str:
             f"The {kind} key {key[:40]!r}... is {len(key)} characters long; "
             f"the limit is {MAX_KEY_LENGTH}."
         )
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):
         raise InvalidParameterValue(
             f"Invalid {kind} key {key!r}; keys may contain only letters, digits, "
             "underscores, dashes, periods, colons, spaces and slashes."
         )
-    if posixpath.normpath(key) != key or key.startswith("/"):
+    # MLflow also refuses "." and every key starting with "..", even "..a".
+    normalized = posixpath.normpath(key)
+    if normalized != key or key.startswith(("/", "..")) or key == ".":
         raise InvalidParameterValue(
             f"Invalid {kind} key {key!r}; a key must not contain path tricks such "
             "as '..', './', '//' or a leading '/'."
@@ -121,8 +122,13 @@ def validate_metric(metric: Metric) -> None:
         raise InvalidParameterValue(
             f"The value of metric {metric.key!r} must be a number, got {value!r}."
         )
-    if isinstance(value, int) and not math.isfinite(float(value)):
-        raise InvalidParameterValue(f"The value of metric {metric.key!r} is too large.")
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            raise InvalidParameterValue(
+                f"The value of metric {metric.key!r} is too large for a float."
+            ) from None
     _validate_int(metric.timestamp, f"timestamp of metric {metric.key!r}", minimum=0)
     _validate_int(metric.step, f"step of metric {metric.key!r}")
 
@@ -184,7 +190,9 @@ def validate_experiment_id(experiment_id: object) -> str:
     """Experiment ids are strings of a non-negative integer (MLflow's SQL store)."""
     if isinstance(experiment_id, int) and not isinstance(experiment_id, bool):
         experiment_id = str(experiment_id)
-    if not isinstance(experiment_id, str) or not _EXPERIMENT_ID_RE.match(experiment_id):
+    if not isinstance(experiment_id, str) or not _EXPERIMENT_ID_RE.fullmatch(
+        experiment_id
+    ):
         raise InvalidParameterValue(
             f"Invalid experiment id {experiment_id!r}; expected a string of digits "
             "such as '0'."
@@ -193,7 +201,7 @@ def validate_experiment_id(experiment_id: object) -> str:
 
 
 def validate_run_id(run_id: object) -> str:
-    if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id):
+    if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id):
         raise InvalidParameterValue(
             f"Invalid run id {run_id!r}; expected letters, digits, '_' or '-' "
             "starting with a letter or digit."
