@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-import logging
 import os
 from typing import Any
 
@@ -17,8 +16,6 @@ from kiln.server.config import (
     normalize_static_prefix,
     split_list,
 )
-
-logger = logging.getLogger("kiln.server")
 
 _WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 _APP_FACTORY = "kiln.server.app:create_app_from_env"

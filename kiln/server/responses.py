@@ -1,0 +1,117 @@
+"""JSON responses, and the one place Kiln's errors become HTTP responses.
+
+Every error a route raises reaches :func:`error_response`: a
+:class:`~kiln.errors.KilnError` keeps its MLflow error code and HTTP status;
+anything else is logged once with its traceback and answered with a generic
+500, so no SQL text, stack trace or file-system path reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import FileResponse, Response
+
+from kiln.errors import KilnError
+from kiln.wire.encoding import dumps
+
+__all__ = [
+    "EMPTY_JSON",
+    "EndpointNotFound",
+    "MethodNotAllowed",
+    "RequestTooLarge",
+    "error_response",
+    "file_response",
+    "json_response",
+]
+
+logger = logging.getLogger(__name__)
+
+JSON_MEDIA_TYPE = "application/json"
+EMPTY_JSON = b"{}"
+# Types a browser would render or run; artifacts of these types are served as
+# plain text so a stored file cannot script this server's origin.
+_ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/javascript",
+        "application/javascript",
+    }
+)
+
+
+class RequestTooLarge(KilnError):
+    """A request body is larger than the server accepts for that route."""
+
+    error_code = "BAD_REQUEST"
+    http_status = 413
+
+
+class EndpointNotFound(KilnError):
+    """No route serves this path; MLflow clients read 404 as "not offered here"."""
+
+    error_code = "ENDPOINT_NOT_FOUND"
+    http_status = 404
+
+
+class MethodNotAllowed(KilnError):
+    """The path exists, but not for this HTTP method."""
+
+    error_code = "BAD_REQUEST"
+    http_status = 405
+
+
+class JsonResponse(Response):
+    """A response whose body is already-encoded JSON."""
+
+    media_type = JSON_MEDIA_TYPE
+
+
+def json_response(body: dict[str, Any] | bytes, status_code: int = 200) -> Response:
+    """Encode ``body`` as MLflow's JSON (bytes pass through) in a response."""
+    content = body if isinstance(body, bytes) else dumps(body)
+    return JsonResponse(content, status_code=status_code)
+
+
+def error_response(
+    exc: BaseException, headers: dict[str, str] | None = None
+) -> Response:
+    """Turn any exception raised while serving a request into MLflow's error body."""
+    if isinstance(exc, KilnError):
+        body = {"error_code": exc.error_code, "message": exc.message}
+        status = exc.http_status
+    else:
+        logger.error("Unexpected error while serving a request", exc_info=exc)
+        body = {
+            "error_code": "INTERNAL_ERROR",
+            "message": "The server hit an unexpected error; its log has the details.",
+        }
+        status = 500
+    response = json_response(body, status)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def safe_media_type(name: str) -> str:
+    """The media type to serve a file named ``name`` with."""
+    guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return "text/plain" if guessed in _ACTIVE_TYPES else guessed
+
+
+def file_response(path: Path, stat: os.stat_result) -> Response:
+    """Stream a file as an attachment; single ``Range`` requests get a 206."""
+    return FileResponse(
+        path,
+        stat_result=stat,
+        filename=path.name,
+        media_type=safe_media_type(path.name),
+    )

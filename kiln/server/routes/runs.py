@@ -1,0 +1,141 @@
+"""Run endpoints: create, read, update, delete, restore, search, and logging."""
+
+from __future__ import annotations
+
+from kiln.entities import ViewType
+from kiln.server.context import ServerContext
+from kiln.server.endpoints import MAX_JSON_BODY, Endpoint
+from kiln.store.base import SEARCH_RUNS_DEFAULT
+from kiln.validation import MAX_DATASET_PROFILE_LENGTH, MAX_DATASET_SCHEMA_LENGTH
+from kiln.wire import (
+    RUN_STATUSES,
+    VIEW_TYPES,
+    JSONObject,
+    Message,
+    compact,
+    dataset_input_from_dict,
+    logged_model_input_from_dict,
+    logged_model_output_from_dict,
+    metric_from_dict,
+    param_from_dict,
+    read_run_id,
+    run_info_to_dict,
+    run_to_dict,
+    tag_from_dict,
+)
+
+__all__ = ["ENDPOINTS"]
+
+# A dataset's schema and profile may each fill their column; log-inputs bodies
+# are allowed that much on top of the usual limit.
+MAX_LOG_INPUTS_BODY = MAX_JSON_BODY + 2 * (
+    MAX_DATASET_PROFILE_LENGTH + MAX_DATASET_SCHEMA_LENGTH
+)
+
+
+def create_run(context: ServerContext, msg: Message) -> JSONObject:
+    run = context.store.create_run(
+        experiment_id=msg.string("experiment_id") or "0",
+        user_id=msg.string("user_id") or "",
+        start_time=msg.int64("start_time"),
+        tags=[tag_from_dict(tag) for tag in msg.messages("tags")],
+        run_name=msg.string("run_name") or None,
+    )
+    return {"run": run_to_dict(run)}
+
+
+def get_run(context: ServerContext, msg: Message) -> JSONObject:
+    return {"run": run_to_dict(context.store.get_run(read_run_id(msg)))}
+
+
+def update_run(context: ServerContext, msg: Message) -> JSONObject:
+    info = context.store.update_run_info(
+        read_run_id(msg),
+        run_status=msg.enum("status", RUN_STATUSES),
+        end_time=msg.int64("end_time"),
+        run_name=msg.string("run_name") or None,
+    )
+    return {"run_info": run_info_to_dict(info)}
+
+
+def delete_run(context: ServerContext, msg: Message) -> None:
+    context.store.delete_run(read_run_id(msg))
+
+
+def restore_run(context: ServerContext, msg: Message) -> None:
+    context.store.restore_run(read_run_id(msg))
+
+
+def search_runs(context: ServerContext, msg: Message) -> JSONObject:
+    view_type = msg.enum("run_view_type", VIEW_TYPES) or ViewType.ACTIVE_ONLY.name
+    max_results = msg.int64("max_results")
+    page = context.store.search_runs(
+        experiment_ids=msg.strings("experiment_ids"),
+        filter_string=msg.string("filter") or "",
+        run_view_type=ViewType[view_type],
+        max_results=SEARCH_RUNS_DEFAULT if max_results is None else max_results,
+        order_by=msg.strings("order_by"),
+        page_token=msg.string("page_token") or None,
+    )
+    return compact(
+        {"runs": [run_to_dict(run) for run in page], "next_page_token": page.token}
+    )
+
+
+def log_metric(context: ServerContext, msg: Message) -> None:
+    context.store.log_metric(read_run_id(msg), metric_from_dict(msg))
+
+
+def log_param(context: ServerContext, msg: Message) -> None:
+    context.store.log_param(read_run_id(msg), param_from_dict(msg))
+
+
+def set_tag(context: ServerContext, msg: Message) -> None:
+    context.store.set_tag(read_run_id(msg), tag_from_dict(msg))
+
+
+def delete_tag(context: ServerContext, msg: Message) -> None:
+    context.store.delete_tag(read_run_id(msg), msg.string("key", required=True))
+
+
+def log_batch(context: ServerContext, msg: Message) -> None:
+    context.store.log_batch(
+        read_run_id(msg),
+        metrics=[metric_from_dict(m) for m in msg.messages("metrics")],
+        params=[param_from_dict(p) for p in msg.messages("params")],
+        tags=[tag_from_dict(t) for t in msg.messages("tags")],
+    )
+
+
+def log_inputs(context: ServerContext, msg: Message) -> None:
+    context.store.log_inputs(
+        read_run_id(msg),
+        datasets=[dataset_input_from_dict(d) for d in msg.messages("datasets")],
+        models=[logged_model_input_from_dict(m) for m in msg.messages("models")],
+    )
+
+
+def log_outputs(context: ServerContext, msg: Message) -> None:
+    models = [logged_model_output_from_dict(m) for m in msg.messages("models")]
+    context.store.log_outputs(read_run_id(msg), models)
+
+
+_POST = ("POST",)
+
+ENDPOINTS = [
+    Endpoint("/mlflow/runs/create", _POST, create_run),
+    Endpoint("/mlflow/runs/get", ("GET",), get_run),
+    Endpoint("/mlflow/runs/update", _POST, update_run),
+    Endpoint("/mlflow/runs/delete", _POST, delete_run),
+    Endpoint("/mlflow/runs/restore", _POST, restore_run),
+    Endpoint("/mlflow/runs/search", _POST, search_runs),
+    Endpoint("/mlflow/runs/log-metric", _POST, log_metric),
+    Endpoint("/mlflow/runs/log-parameter", _POST, log_param),
+    Endpoint("/mlflow/runs/set-tag", _POST, set_tag),
+    Endpoint("/mlflow/runs/delete-tag", _POST, delete_tag),
+    Endpoint("/mlflow/runs/log-batch", _POST, log_batch),
+    Endpoint(
+        "/mlflow/runs/log-inputs", _POST, log_inputs, max_body=MAX_LOG_INPUTS_BODY
+    ),
+    Endpoint("/mlflow/runs/outputs", _POST, log_outputs),
+]
