@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kiln.tracking.client import KilnClient
+    from kiln import KilnClient
 
 
 class CliState:
@@ -22,7 +22,7 @@ class CliState:
     def client(self) -> KilnClient:
         """Return the client for ``--tracking-uri`` (or the configured default)."""
         if self._client is None:
-            from kiln.tracking.client import KilnClient
+            from kiln import KilnClient
 
             self._client = KilnClient(tracking_uri=self.tracking_uri)
         return self._client
