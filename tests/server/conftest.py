@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import anyio.from_thread
 import httpx
 import pytest
+from anyio.from_thread import BlockingPortal
 
 from kiln.server.app import create_app
 from kiln.store.sql.store import SqlStore
@@ -24,11 +26,11 @@ class ApiClient:
     portal), through httpx's ASGI transport, so tests stay plain functions.
     """
 
-    def __init__(self, app: Any, base_url: str = BASE_URL) -> None:
-        self._portal_cm = anyio.from_thread.start_blocking_portal()
-        self._portal = self._portal_cm.__enter__()
+    def __init__(self, app: Any, portal: BlockingPortal) -> None:
+        self.app = app
+        self._portal = portal
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        self._client = httpx.AsyncClient(transport=transport, base_url=base_url)
+        self._client = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return self._portal.call(lambda: self._client.request(method, url, **kwargs))
@@ -47,7 +49,6 @@ class ApiClient:
 
     def close(self) -> None:
         self._portal.call(self._client.aclose)
-        self._portal_cm.__exit__(None, None, None)
 
 
 MakeClient = Callable[..., ApiClient]
@@ -60,15 +61,34 @@ def artifacts_root(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty database, built once and copied by each test."""
+    path = tmp_path_factory.mktemp("template") / "kiln.db"
+    SqlStore(f"sqlite:///{path}", "mlflow-artifacts:/").close()
+    return path
+
+
 @pytest.fixture
-def sql_store(tmp_path: Path) -> Iterator[SqlStore]:
-    store = SqlStore(f"sqlite:///{tmp_path / 'kiln.db'}", "mlflow-artifacts:/")
+def sql_store(tmp_path: Path, template_db: Path) -> Iterator[SqlStore]:
+    path = tmp_path / "kiln.db"
+    shutil.copyfile(template_db, path)
+    store = SqlStore(f"sqlite:///{path}", "mlflow-artifacts:/")
     yield store
     store.close()
 
 
+@pytest.fixture(scope="session")
+def portal() -> Iterator[BlockingPortal]:
+    """One event loop in a helper thread, shared by every test client."""
+    with anyio.from_thread.start_blocking_portal() as running:
+        yield running
+
+
 @pytest.fixture
-def make_client(sql_store: SqlStore, artifacts_root: Path) -> Iterator[MakeClient]:
+def make_client(
+    sql_store: SqlStore, artifacts_root: Path, portal: BlockingPortal
+) -> Iterator[MakeClient]:
     """Build a test client; keyword arguments go to ``create_app``."""
     clients: list[ApiClient] = []
 
@@ -76,7 +96,7 @@ def make_client(sql_store: SqlStore, artifacts_root: Path) -> Iterator[MakeClien
         options.setdefault("artifacts_destination", str(artifacts_root))
         store = options.pop("store", sql_store)
         app = create_app(store, **options)
-        client = ApiClient(app)
+        client = ApiClient(app, portal)
         clients.append(client)
         return client
 
@@ -111,3 +131,46 @@ def assert_error(response: Any, status: int, error_code: str) -> dict[str, Any]:
     assert body["error_code"] == error_code
     assert isinstance(body["message"], str) and body["message"]
     return body
+
+
+def send_raw(
+    app: Any,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """Call the ASGI app with ``path`` exactly as given (no URL normalising),
+    as a hostile client could send it; return the status and body."""
+    all_headers = {"host": "localhost:5000", **(headers or {})}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("latin-1", "backslashreplace"),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in all_headers.items()],
+        "client": ("127.0.0.1", 1234),
+        "server": ("localhost", 5000),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    anyio.run(app, scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    content = b"".join(
+        m.get("body", b"") for m in sent if m["type"] == "http.response.body"
+    )
+    return status, content
