@@ -1,0 +1,173 @@
+"""Database engines for the SQL store, and the translation of driver errors.
+
+Kiln stores tracking data in SQLite (``sqlite:///path/to/kiln.db``) or
+PostgreSQL (``postgresql://user@host/db``, through psycopg 3). Every
+connection is tuned here so the rest of the store can assume one behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from kiln.errors import InvalidParameterValue, KilnError, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Execution option marking a connection that will write; on SQLite its
+# transaction starts with BEGIN IMMEDIATE (see _begin_sqlite).
+WRITE_OPTION = "kiln_write"
+
+_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg")
+
+
+def parse_db_uri(db_uri: str) -> URL:
+    """Parse a database URI, refusing schemes Kiln does not support."""
+    try:
+        url = make_url(db_uri)
+    except sa_exc.ArgumentError:
+        raise InvalidParameterValue(
+            f"Invalid database URI {db_uri!r}; expected sqlite:///<path> or "
+            "postgresql://<user>@<host>/<database>."
+        ) from None
+    if url.drivername in _POSTGRES_SCHEMES:
+        return url.set(drivername="postgresql+psycopg")
+    if url.drivername == "sqlite":
+        return url
+    raise InvalidParameterValue(
+        f"Unsupported database URI {safe_uri(db_uri)!r}; expected sqlite:///<path> "
+        "or postgresql://<user>@<host>/<database>."
+    )
+
+
+def safe_uri(db_uri: str) -> str:
+    """The URI with any password hidden, fit for messages and logs."""
+    try:
+        return make_url(db_uri).render_as_string(hide_password=True)
+    except sa_exc.ArgumentError:
+        return "<unparsable URI>"
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    return url.drivername == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_db_engine(db_uri: str) -> Engine:
+    """Build the engine for ``db_uri`` with Kiln's connection settings.
+
+    Raises InvalidParameterValue for an unsupported scheme.
+    """
+    url = parse_db_uri(db_uri)
+    if url.drivername == "sqlite":
+        return _create_sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _create_sqlite_engine(url: URL) -> Engine:
+    if is_memory_sqlite(url):
+        # One shared connection: each new connection to :memory: would see
+        # an empty database of its own.
+        engine = create_engine(
+            "sqlite://",
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+        )
+    else:
+        Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_size=8, max_overflow=16)
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _configure_sqlite_connection(
+    dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry
+) -> None:
+    # Kiln issues BEGIN itself (see _begin_sqlite): the sqlite3 module's own
+    # implicit transactions start late and cannot take the write lock first.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # The busy timeout comes first so the following pragmas wait for a lock
+    # held by another process instead of failing at once.
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL lets readers run while one writer commits.
+    cursor.execute("PRAGMA journal_mode = WAL")
+    # NORMAL syncs the WAL at checkpoints rather than at every commit: a
+    # committed transaction survives a crash of the process (the data is in
+    # the OS's file cache), and only a power loss or OS crash may lose the
+    # last few commits, never corrupt the file. FULL would cost an fsync per
+    # log call and cap logging at a few hundred calls per second.
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    # LIKE is case-sensitive on PostgreSQL; the search compiler relies on
+    # SQLite matching it.
+    cursor.execute("PRAGMA case_sensitive_like = ON")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    # A writer takes the write lock when it begins, so the busy timeout
+    # applies; a deferred transaction that reads first and writes later
+    # fails at once with SQLITE_BUSY when another process wrote meanwhile.
+    if connection.get_execution_options().get(WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _message_of(error: BaseException) -> str:
+    # A driver message may quote SQL on its following lines ("LINE 1: ...");
+    # keep only the first one.
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
+
+
+@contextmanager
+def translated_errors(db_uri: str) -> Iterator[None]:
+    """Turn SQLAlchemy and driver errors into Kiln errors without SQL text."""
+    try:
+        yield
+    except KilnError:
+        raise
+    except sa_exc.DBAPIError as error:
+        raise driver_error(error.orig, db_uri, error) from None
+    except sa_exc.SQLAlchemyError as error:
+        log.exception("Database error on %s", safe_uri(db_uri))
+        raise KilnError(
+            f"The database at {safe_uri(db_uri)!r} failed: {type(error).__name__}."
+        ) from None
+    except (sqlite3.Error, _psycopg_error()) as error:
+        raise driver_error(error, db_uri, error) from None
+
+
+def driver_error(orig: Any, db_uri: str, context: BaseException) -> KilnError:
+    """The Kiln error for an error raised by the database driver."""
+    name = type(orig).__name__
+    if name in ("OperationalError", "InterfaceError") or isinstance(
+        context, sa_exc.DisconnectionError
+    ):
+        return StorageUnavailable(
+            f"The database at {safe_uri(db_uri)!r} is unavailable: "
+            f"{_message_of(orig)}; try again later."
+        )
+    log.error("Database error on %s: %s", safe_uri(db_uri), _message_of(orig))
+    return KilnError(f"The database at {safe_uri(db_uri)!r} failed: {name}.")
+
+
+def _psycopg_error() -> type[BaseException]:
+    try:
+        import psycopg
+    except ImportError:  # psycopg is optional: only PostgreSQL needs it
+        return sqlite3.Error
+    return psycopg.Error

@@ -1,0 +1,314 @@
+"""Metric points in SQL: the logging hot path and the history reads.
+
+Logging one point is the call a training loop makes most, so it runs
+precompiled SQL straight on a DBAPI connection: begin, insert the point if
+the run is active, move ``latest_metrics`` forward, commit. The run's state
+is read inside every transaction rather than cached, because another process
+(a server, a second script) may delete the run at any time; folded into the
+insert, that read costs microseconds. Only what cannot change is remembered:
+run ids and metric keys already found valid.
+
+A log that races a concurrent ``delete_run`` either commits before the
+deletion or sees the run deleted; a point never lands in a run already
+deleted when the log began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
+
+from kiln.entities import Metric
+from kiln.errors import InvalidParameterValue
+from kiln.store.base import (
+    METRIC_HISTORY_BULK_MAX_RESULTS,
+    METRIC_HISTORY_BULK_MAX_RUNS,
+)
+from kiln.store.sql.connections import HotConnections
+from kiln.store.sql.runs import raise_unless_active
+from kiln.store.sql.schema import metrics
+from kiln.store.sql.statements import MetricStatements, Params, compile_sql, metric_row
+from kiln.validation import validate_key, validate_metric, validate_run_id
+
+_NAN = float("nan")
+_INT64_MAX = 2**63 - 1
+_MAX_REMEMBERED = 10_000
+
+_POINT_COLUMNS = (
+    metrics.c.step,
+    metrics.c.timestamp,
+    metrics.c.value,
+    metrics.c.is_nan,
+    metrics.c.model_id,
+    metrics.c.dataset_name,
+    metrics.c.dataset_digest,
+)
+_POINT_ORDER = (
+    metrics.c.step,
+    metrics.c.timestamp,
+    metrics.c.is_nan,
+    metrics.c.value,
+)
+
+
+# LIMIT for "every point": SQLite needs some LIMIT before OFFSET.
+_NO_LIMIT = 2**62
+
+_HISTORY = (
+    select(*_POINT_COLUMNS)
+    .where(metrics.c.run_id == bindparam("run_id"), metrics.c.key == bindparam("key"))
+    .order_by(*_POINT_ORDER)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
+def _latest_sort_key(row: Params) -> tuple[int, int, bool, float]:
+    # Mirrors statements._latest_order: step, timestamp, a number before NaN,
+    # then value.
+    return (row["step"], row["timestamp"], not row["is_nan"], row["value"])
+
+
+def latest_rows(rows: Iterable[Params]) -> list[Params]:
+    """The latest point of each key among ``rows``."""
+    best: dict[str, Params] = {}
+    for row in rows:
+        held = best.get(row["key"])
+        if held is None or _latest_sort_key(row) > _latest_sort_key(held):
+            best[row["key"]] = row
+    return list(best.values())
+
+
+def _remember(known: set[str], value: str) -> None:
+    # Bounded so a process logging millions of distinct keys keeps its memory.
+    if len(known) >= _MAX_REMEMBERED:
+        known.clear()
+    known.add(value)
+
+
+class MetricLog:
+    """Writes and reads metric points with SQL compiled once per store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sql = MetricStatements(engine.dialect)
+        self._history = compile_sql(_HISTORY, engine.dialect)
+        self._connections = HotConnections(engine)
+        self._known_keys: set[str] = set()
+        self._known_run_ids: set[str] = set()
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        """Store one point in its own transaction."""
+        if run_id not in self._known_run_ids:
+            validate_run_id(run_id)
+            _remember(self._known_run_ids, run_id)
+        if not self._is_plain_point(metric):
+            validate_metric(metric)
+            _remember(self._known_keys, metric.key)
+        row = metric_row(run_id, metric)
+        sql = self._sql
+        connection, cursor = self._connections.acquire()
+        failed = True
+        try:
+            if sql.begin is not None:
+                cursor.execute(sql.begin)
+            cursor.execute(sql.insert_metric_if_active, row)
+            if cursor.rowcount:
+                cursor.execute(sql.upsert_latest, row)
+            else:
+                # Nothing landed: the run is missing or deleted, or this very
+                # point was logged before (which changes nothing).
+                cursor.execute(sql.select_run_stage, {"run_id": run_id})
+                found = cursor.fetchone()
+                raise_unless_active(run_id, None if found is None else found[0])
+            connection.commit()
+            failed = False
+        finally:
+            if failed:
+                connection.rollback()
+            self._connections.release(connection, failed)
+
+    def _is_plain_point(self, metric: Metric) -> bool:
+        # The common case checked in a few operations: a key validated
+        # before, a float value and in-range integers. Anything else goes
+        # through the full validation, which accepts or explains it.
+        return (
+            metric.key in self._known_keys
+            and type(metric.value) is float
+            and type(metric.timestamp) is int
+            and type(metric.step) is int
+            and 0 <= metric.timestamp <= _INT64_MAX
+            and -_INT64_MAX - 1 <= metric.step <= _INT64_MAX
+        )
+
+    def close(self) -> None:
+        self._connections.close_all()
+
+    def write_points(
+        self, connection: Connection, run_id: str, points: Sequence[Metric]
+    ) -> None:
+        """Store points inside the caller's transaction (run already checked)."""
+        if not points:
+            return
+        rows = [metric_row(run_id, metric) for metric in points]
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self._sql.insert_metric, rows)
+            cursor.executemany(self._sql.upsert_latest, latest_rows(rows))
+        finally:
+            cursor.close()
+
+    def read_history(
+        self,
+        connection: Connection,
+        run_id: str,
+        key: str,
+        offset: int,
+        limit: int | None,
+    ) -> list[Metric]:
+        """Points of one metric ordered by step then timestamp."""
+        args: Params = {
+            "run_id": run_id,
+            "key": key,
+            "offset": offset,
+            "limit": _NO_LIMIT if limit is None else limit,
+        }
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._history, args)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [
+            Metric(
+                key,
+                _NAN if is_nan else value,
+                timestamp,
+                step,
+                run_id,
+                model_id,
+                dataset_name,
+                dataset_digest,
+            )
+            for (
+                step,
+                timestamp,
+                value,
+                is_nan,
+                model_id,
+                dataset_name,
+                dataset_digest,
+            ) in rows
+        ]
+
+
+def _validate_bulk_request(
+    run_ids: Sequence[str],
+    metric_key: str,
+    max_results: int,
+    start_step: int | None,
+    end_step: int | None,
+) -> None:
+    if not run_ids:
+        raise InvalidParameterValue("Give at least one run id.")
+    if len(run_ids) > METRIC_HISTORY_BULK_MAX_RUNS:
+        raise InvalidParameterValue(
+            f"Got {len(run_ids)} run ids; at most {METRIC_HISTORY_BULK_MAX_RUNS} "
+            "may be asked for at once."
+        )
+    for run_id in run_ids:
+        validate_run_id(run_id)
+    validate_key(metric_key)
+    if (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not 1 <= max_results <= METRIC_HISTORY_BULK_MAX_RESULTS
+    ):
+        raise InvalidParameterValue(
+            f"Invalid max_results {max_results!r}; expected 1 to "
+            f"{METRIC_HISTORY_BULK_MAX_RESULTS}."
+        )
+    if (start_step is None) != (end_step is None):
+        raise InvalidParameterValue(
+            f"Give both start_step and end_step or neither, got {start_step!r} "
+            f"and {end_step!r}."
+        )
+    for step in (start_step, end_step):
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+            raise InvalidParameterValue(f"Invalid step {step!r}; expected an integer.")
+
+
+def read_history_sampled(
+    connection: Connection,
+    run_ids: Sequence[str],
+    metric_key: str,
+    max_results: int,
+    start_step: int | None,
+    end_step: int | None,
+) -> list[Metric]:
+    """At most ``max_results`` points per run, evenly spaced by row.
+
+    Row ``rn`` (from 0) of ``n`` is kept when ``rn * (m - 1) // (n - 1)``
+    moves to a new bucket, which keeps exactly ``m`` rows, the first and the
+    last among them; runs with at most ``m`` points are returned whole.
+    """
+    _validate_bulk_request(run_ids, metric_key, max_results, start_step, end_step)
+    ids = list(dict.fromkeys(run_ids))
+    inner = select(
+        metrics.c.run_id,
+        *_POINT_COLUMNS,
+        (
+            func.row_number().over(partition_by=metrics.c.run_id, order_by=_POINT_ORDER)
+            - 1
+        ).label("rn"),
+        func.count().over(partition_by=metrics.c.run_id).label("n"),
+    ).where(metrics.c.run_id.in_(ids), metrics.c.key == metric_key)
+    if start_step is not None and end_step is not None:
+        inner = inner.where(metrics.c.step.between(start_step, end_step))
+    sub = inner.subquery()
+    buckets = literal(max_results - 1)
+    span = func.nullif(sub.c.n - 1, 0)
+    stmt = (
+        select(*[sub.c[c.name] for c in (metrics.c.run_id, *_POINT_COLUMNS)])
+        .where(
+            or_(
+                sub.c.n <= max_results,
+                sub.c.rn == 0,
+                (sub.c.rn * buckets) // span > ((sub.c.rn - 1) * buckets) // span,
+            )
+        )
+        .order_by(sub.c.run_id, sub.c.rn)
+    )
+    by_run: dict[str, list[Metric]] = {run_id: [] for run_id in ids}
+    for (
+        run_id,
+        step,
+        timestamp,
+        value,
+        is_nan,
+        model,
+        ds_name,
+        ds_digest,
+    ) in connection.execute(stmt):
+        by_run[run_id].append(
+            Metric(
+                metric_key,
+                _NAN if is_nan else value,
+                timestamp,
+                step,
+                run_id,
+                model,
+                ds_name,
+                ds_digest,
+            )
+        )
+    return [point for run_id in ids for point in by_run[run_id]]

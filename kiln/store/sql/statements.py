@@ -1,0 +1,149 @@
+"""Statements that differ between SQLite and PostgreSQL, and precompiled SQL.
+
+Both dialects offer ``INSERT ... ON CONFLICT`` with the same meaning, but
+SQLAlchemy builds it from a dialect-specific ``insert``. The logging hot path
+skips SQLAlchemy's per-call work by compiling its statements once to the
+driver's SQL text and running them on the DBAPI cursor with dict parameters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    bindparam,
+    exists,
+    literal_column,
+    not_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.dml import Insert
+
+from kiln.entities import LifecycleStage, Metric
+from kiln.store.sql.schema import latest_metrics, metrics, runs
+
+Params = dict[str, Any]
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+def dialect_insert(dialect_name: str, table: Table) -> Any:
+    """The dialect's ``insert``, which knows ``on_conflict_do_*``."""
+    if dialect_name == "sqlite":
+        return sqlite.insert(table)
+    return postgresql.insert(table)
+
+
+def insert_ignore(dialect_name: str, table: Table) -> Insert:
+    """INSERT that silently skips rows clashing with a unique key."""
+    stmt: Insert = dialect_insert(dialect_name, table).on_conflict_do_nothing()
+    return stmt
+
+
+def upsert(
+    dialect_name: str,
+    table: Table,
+    keys: Sequence[str],
+    updates: Sequence[str],
+    where: Any = None,
+) -> Insert:
+    """INSERT that overwrites ``updates`` columns when ``keys`` clash."""
+    stmt = dialect_insert(dialect_name, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: stmt.excluded[name] for name in updates},
+        where=where(stmt.excluded) if where is not None else None,
+    )
+    result: Insert = stmt
+    return result
+
+
+def _latest_order(columns: Any) -> ColumnElement[Any]:
+    # The latest point has the highest step, then timestamp, then value; at
+    # equal step and timestamp a number beats NaN (NaN is stored as 0).
+    return tuple_(columns.step, columns.timestamp, not_(columns.is_nan), columns.value)
+
+
+def upsert_latest_metric(dialect_name: str) -> Insert:
+    """Replace a run's latest point of a metric only by a later one."""
+    return upsert(
+        dialect_name,
+        latest_metrics,
+        ("run_id", "key"),
+        ("step", "timestamp", "value", "is_nan"),
+        where=lambda excluded: (
+            _latest_order(excluded) > _latest_order(latest_metrics.c)
+        ),
+    )
+
+
+def compile_sql(stmt: Any, dialect: Dialect) -> str:
+    """The SQL text of ``stmt`` for the DBAPI cursor, taking dict parameters."""
+    if dialect.name == "sqlite":
+        # sqlite3 takes :name parameters from a dict; the engine's dialect
+        # would emit positional ?.
+        dialect = sqlite.dialect(paramstyle="named")
+    return str(stmt.compile(dialect=dialect))
+
+
+def insert_metric_if_active(dialect_name: str) -> Insert:
+    """INSERT of one point that lands only while the run is active.
+
+    Folding the run's state into the insert saves a statement per logged
+    point; when no row lands the caller finds out why.
+    """
+    point = select(*[bindparam(c.name, type_=c.type) for c in metrics.c]).where(
+        exists().where(
+            runs.c.run_id == bindparam("run_id", type_=runs.c.run_id.type),
+            runs.c.lifecycle_stage == literal_column(f"'{LifecycleStage.ACTIVE}'"),
+        )
+    )
+    stmt = dialect_insert(dialect_name, metrics).from_select(
+        [c.name for c in metrics.c], point
+    )
+    result: Insert = stmt.on_conflict_do_nothing()
+    return result
+
+
+class MetricStatements:
+    """The hot-path SQL of metric logging, compiled once per store."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        name = dialect.name
+        self.insert_metric = compile_sql(insert_ignore(name, metrics), dialect)
+        self.insert_metric_if_active = compile_sql(
+            insert_metric_if_active(name), dialect
+        )
+        self.upsert_latest = compile_sql(upsert_latest_metric(name), dialect)
+        self.select_run_stage = compile_sql(
+            select(runs.c.lifecycle_stage).where(runs.c.run_id == bindparam("run_id")),
+            dialect,
+        )
+        self.begin = "BEGIN IMMEDIATE" if name == "sqlite" else None
+
+
+def metric_row(run_id: str, metric: Metric) -> Params:
+    """The row of ``metrics`` for one point, NaN stored as 0 with ``is_nan``."""
+    value = metric.value
+    is_nan = value != value
+    return {
+        "run_id": run_id,
+        "key": metric.key,
+        "step": metric.step,
+        "timestamp": metric.timestamp,
+        "value": 0.0 if is_nan else float(value),
+        "is_nan": is_nan,
+        "model_id": metric.model_id,
+        "dataset_name": metric.dataset_name,
+        "dataset_digest": metric.dataset_digest,
+    }

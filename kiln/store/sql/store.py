@@ -1,0 +1,335 @@
+"""The SQL tracking store: experiments, runs and metrics in SQLite or PostgreSQL.
+
+``SqlStore`` implements :class:`kiln.store.base.TrackingStore`. It owns the
+engine and the transactions; the SQL of each resource lives in its own module
+(``experiments``, ``runs``, ``metrics``, ``inputs``, ``loading``). Every
+method raises Kiln's errors only: driver errors become
+:class:`~kiln.errors.StorageUnavailable` (database unreachable or locked for
+too long) or a plain :class:`~kiln.errors.KilnError`, without SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from kiln.entities import (
+    DatasetInput,
+    DatasetSummary,
+    Experiment,
+    LoggedModelInput,
+    LoggedModelOutput,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+)
+from kiln.errors import ResourceDoesNotExist
+from kiln.search.paging import decode_page_token, encode_page_token
+from kiln.search.sql import select_experiment_ids, select_run_ids
+from kiln.store.base import (
+    SEARCH_EXPERIMENTS_DEFAULT,
+    SEARCH_EXPERIMENTS_MAX,
+    SEARCH_RUNS_DEFAULT,
+    SEARCH_RUNS_MAX,
+)
+from kiln.store.sql import experiments as exp_sql
+from kiln.store.sql import inputs as inputs_sql
+from kiln.store.sql import runs as runs_sql
+from kiln.store.sql.engine import WRITE_OPTION, create_db_engine, translated_errors
+from kiln.store.sql.loading import load_runs
+from kiln.store.sql.metrics import MetricLog, read_history_sampled
+from kiln.store.sql.migrate import upgrade_engine
+from kiln.validation import (
+    validate_batch,
+    validate_experiment_id,
+    validate_key,
+    validate_max_results,
+    validate_param,
+    validate_run_id,
+    validate_tag,
+)
+
+T = TypeVar("T")
+
+# A history page may be as large as the caller likes (MLflow's client asks
+# for 25,000); the bound only keeps OFFSET arithmetic within 64 bits.
+_HISTORY_PAGE_MAX = 2**53
+
+
+class SqlStore:
+    """Tracking data in a SQL database, created or upgraded on first use.
+
+    ``db_uri`` is ``sqlite:///path/to/kiln.db`` or
+    ``postgresql://user@host/db``; new experiments keep their artifacts under
+    ``<default_artifact_root>/<experiment_id>``.
+    """
+
+    def __init__(self, db_uri: str, default_artifact_root: str) -> None:
+        self._uri = db_uri
+        self._artifact_root = exp_sql.resolve_artifact_root(default_artifact_root)
+        self._engine = create_db_engine(db_uri)
+        with translated_errors(db_uri):
+            upgrade_engine(self._engine)
+            with self._write() as connection:
+                exp_sql.ensure_default_experiment(connection, self._artifact_root)
+            self._metrics = MetricLog(self._engine)
+
+    def close(self) -> None:
+        """Release the store's database connections."""
+        self._metrics.close()
+        self._engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        # The write option makes SQLite take its write lock at BEGIN.
+        with translated_errors(self._uri), self._engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with (
+            translated_errors(self._uri),
+            self._engine.connect() as connection,
+            connection.begin(),
+        ):
+            yield connection
+
+    # -- experiments --------------------------------------------------------
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Sequence[RunTag] = (),
+    ) -> str:
+        with self._write() as connection:
+            return exp_sql.create_experiment(
+                connection, name, artifact_location, tags, self._artifact_root
+            )
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with self._read() as connection:
+            return exp_sql.get_experiment(connection, experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with self._read() as connection:
+            return exp_sql.get_experiment_by_name(connection, name)
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_EXPERIMENTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """A page of experiments matching ``filter_string`` (MLflow's grammar)."""
+        validate_max_results(max_results, SEARCH_EXPERIMENTS_MAX, "experiments")
+        view = ViewType.parse(view_type)
+        offset = decode_page_token(page_token)
+        stmt = select_experiment_ids(
+            filter_string, view, order_by, offset, max_results + 1
+        )
+        with self._read() as connection:
+            ids = [int(found) for found in connection.execute(stmt).scalars()]
+            page = exp_sql.load_experiments(connection, ids[:max_results])
+        return _page(page, offset, max_results, len(ids))
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        with self._write() as connection:
+            exp_sql.rename_experiment(connection, experiment_id, new_name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        with self._write() as connection:
+            exp_sql.delete_experiment(connection, experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        with self._write() as connection:
+            exp_sql.restore_experiment(connection, experiment_id)
+
+    def set_experiment_tag(self, experiment_id: str, tag: RunTag) -> None:
+        with self._write() as connection:
+            exp_sql.set_experiment_tag(connection, experiment_id, tag)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        with self._write() as connection:
+            exp_sql.delete_experiment_tag(connection, experiment_id, key)
+
+    # -- runs ---------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int | None,
+        tags: Sequence[RunTag],
+        run_name: str | None,
+    ) -> Run:
+        """Create a RUNNING run; a readable random name is chosen when none is given."""
+        validate_experiment_id(experiment_id)
+        with self._write() as connection:
+            info = runs_sql.create_run(
+                connection, experiment_id, user_id, start_time, tags, run_name
+            )
+            return load_runs(connection, [info.run_id])[0]
+
+    def get_run(self, run_id: str) -> Run:
+        validate_run_id(run_id)
+        with self._read() as connection:
+            found = load_runs(connection, [run_id])
+        if not found:
+            raise ResourceDoesNotExist(f"No run with id {run_id!r} exists.")
+        return found[0]
+
+    def update_run_info(
+        self,
+        run_id: str,
+        run_status: str | None,
+        end_time: int | None,
+        run_name: str | None,
+    ) -> RunInfo:
+        with self._write() as connection:
+            return runs_sql.update_run_info(
+                connection, run_id, run_status, end_time, run_name
+            )
+
+    def delete_run(self, run_id: str) -> None:
+        with self._write() as connection:
+            runs_sql.delete_run(connection, run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        with self._write() as connection:
+            runs_sql.restore_run(connection, run_id)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_RUNS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """A page of runs of these experiments matching ``filter_string``."""
+        validate_max_results(max_results, SEARCH_RUNS_MAX, "runs")
+        ids = [int(validate_experiment_id(exp_id)) for exp_id in experiment_ids]
+        view = ViewType.parse(run_view_type)
+        offset = decode_page_token(page_token)
+        stmt = select_run_ids(
+            ids, filter_string, view, order_by, offset, max_results + 1
+        )
+        with self._read() as connection:
+            run_ids = [str(found) for found in connection.execute(stmt).scalars()]
+            page = load_runs(connection, run_ids[:max_results])
+        return _page(page, offset, max_results, len(run_ids))
+
+    # -- logging ------------------------------------------------------------
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        with translated_errors(self._uri):
+            self._metrics.log_metric(run_id, metric)
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        validate_param(param)
+        with self._write() as connection:
+            runs_sql.check_run_active(connection, run_id)
+            runs_sql.log_params(connection, run_id, [param])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        validate_tag(tag)
+        with self._write() as connection:
+            runs_sql.check_run_active(connection, run_id)
+            runs_sql.set_tags(connection, run_id, [tag])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._write() as connection:
+            runs_sql.delete_tag(connection, run_id, key)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Log everything in one transaction: all of it is stored, or none."""
+        validate_run_id(run_id)
+        validate_batch(metrics, params, tags)
+        with self._write() as connection:
+            runs_sql.check_run_active(connection, run_id)
+            runs_sql.log_params(connection, run_id, params)
+            runs_sql.set_tags(connection, run_id, tags)
+            self._metrics.write_points(connection, run_id, metrics)
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[LoggedModelInput] = (),
+    ) -> None:
+        inputs_sql.validate_inputs(datasets, models)
+        with self._write() as connection:
+            runs_sql.check_run_active(connection, run_id)
+            info = runs_sql.get_run_info(connection, run_id)
+            inputs_sql.log_inputs(
+                connection, run_id, info.experiment_id, datasets, models
+            )
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        with self._write() as connection:
+            runs_sql.check_run_active(connection, run_id)
+            inputs_sql.log_outputs(connection, run_id, models)
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        """Every point of one metric ordered by step then timestamp; all when
+        ``max_results`` is None."""
+        validate_key(metric_key)
+        if max_results is not None:
+            validate_max_results(max_results, _HISTORY_PAGE_MAX, "metric history")
+        offset = decode_page_token(page_token)
+        limit = None if max_results is None else max_results + 1
+        with self._read() as connection:
+            runs_sql.get_run_info(connection, run_id)
+            points = self._metrics.read_history(
+                connection, run_id, metric_key, offset, limit
+            )
+        if max_results is None:
+            return PagedList(points)
+        return _page(points[:max_results], offset, max_results, len(points))
+
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        metric_key: str,
+        max_results: int,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        """At most ``max_results`` points per run, sampled by row, first and
+        last kept; each Metric carries its ``run_id``."""
+        with self._read() as connection:
+            return read_history_sampled(
+                connection, run_ids, metric_key, max_results, start_step, end_step
+            )
+
+    def search_datasets(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        with self._read() as connection:
+            return inputs_sql.search_datasets(connection, experiment_ids)
+
+
+def _page(items: list[T], offset: int, max_results: int, fetched: int) -> PagedList[T]:
+    # One row beyond the page was asked for: its presence means there is more.
+    token = encode_page_token(offset + max_results) if fetched > max_results else None
+    return PagedList(items, token)

@@ -1,0 +1,130 @@
+"""Fixtures shared by every test folder: database URIs and a tracking store.
+
+``store`` runs a test twice, on SQLite and on PostgreSQL. PostgreSQL is the
+server on 127.0.0.1:5432 (user ``postgres``, no password); the session
+creates one throwaway database, empties its tables before each test that
+asks for it, and drops it at the end. Without a reachable server the
+PostgreSQL cases skip, unless ``KILN_REQUIRE_SERVICES=1`` makes that a
+failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kiln.store.sql.store import SqlStore
+
+PG_HOST = os.environ.get("KILN_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("KILN_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("KILN_TEST_PG_USER", "postgres")
+
+_KEPT_TABLES = ("kiln_schema_version",)
+
+
+def pg_admin_uri(database: str = "postgres") -> str:
+    """A URI for ``database`` on the test server."""
+    return f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def _pg_connect(database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        dbname=database,
+        autocommit=True,
+        connect_timeout=3,
+    )
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("KILN_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (KILN_REQUIRE_SERVICES=1 requires it)")
+    pytest.skip(reason)
+
+
+def create_pg_database(prefix: str = "kiln_test") -> str:
+    """Create an empty database on the test server and return its name."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    with _pg_connect() as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    """Drop a database made by :func:`create_pg_database`, even if in use."""
+    with _pg_connect() as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _pg_session_database() -> Iterator[str]:
+    try:
+        name = create_pg_database()
+    except psycopg.OperationalError as error:
+        _skip_or_fail(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable: {error}")
+        return
+    try:
+        yield name
+    finally:
+        drop_pg_database(name)
+
+
+def _empty_tables(database: str) -> None:
+    # DELETE and a sequence restart take milliseconds on a test's few rows;
+    # TRUNCATE would rewrite every table's files and take half a second.
+    with _pg_connect(database) as connection, connection.transaction():
+        tables = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+        for (table,) in tables:
+            if table not in _KEPT_TABLES:
+                connection.execute(f'DELETE FROM "{table}"')
+        sequences = connection.execute(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+        ).fetchall()
+        for (sequence,) in sequences:
+            connection.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+
+
+@pytest.fixture
+def postgres_uri(_pg_session_database: str) -> str:
+    """The session's PostgreSQL database, its tables emptied for this test."""
+    _empty_tables(_pg_session_database)
+    return pg_admin_uri(_pg_session_database)
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path: Path) -> str:
+    """A SQLite database file of this test's own (created on first use)."""
+    return f"sqlite:///{tmp_path / 'kiln.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database URI, once per dialect."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kiln.db'}"
+    uri: str = request.getfixturevalue("postgres_uri")
+    return uri
+
+
+@pytest.fixture
+def artifact_root(tmp_path: Path) -> str:
+    return str(tmp_path / "artifacts")
+
+
+@pytest.fixture
+def store(db_uri: str, artifact_root: str) -> Iterator[SqlStore]:
+    """A SqlStore on a clean database, once on SQLite and once on PostgreSQL."""
+    sql_store = SqlStore(db_uri, artifact_root)
+    try:
+        yield sql_store
+    finally:
+        sql_store.close()
