@@ -54,8 +54,12 @@ def now_ms() -> int:
 
 
 def to_metric_value(key: str, value: object) -> float:
-    """Convert a number-like value (int, numpy scalar, 0-d tensor) to float."""
-    if isinstance(value, float):
+    """Convert a number-like value (int, numpy scalar, 0-d tensor) to float.
+
+    Float subclasses such as ``numpy.float64`` become plain floats too, so
+    stores and drivers only ever see the built-in type.
+    """
+    if type(value) is float:
         return value
     if isinstance(value, bool | str | bytes) or value is None:
         raise InvalidParameterValue(

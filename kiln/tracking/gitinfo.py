@@ -111,11 +111,19 @@ def _remote_url(config_path: Path) -> str | None:
 
 
 def strip_credentials(url: str) -> str:
-    """Drop ``user:password@`` from a URL so tokens never land in run tags."""
+    """Drop secrets from a remote URL so they never land in run tags.
+
+    HTTP(S) URLs lose their whole ``user:password@`` part (a token often
+    stands in as the user name); other schemes keep the user, which SSH
+    needs, and lose only a password.
+    """
     parts = urlsplit(url)
     if not parts.scheme or "@" not in parts.netloc:
         return url
-    host = parts.netloc.rpartition("@")[2]
+    userinfo, _, host = parts.netloc.rpartition("@")
+    if parts.scheme.lower() not in ("http", "https"):
+        user = userinfo.partition(":")[0]
+        host = f"{user}@{host}" if user else host
     return urlunsplit(parts._replace(netloc=host))
 
 
