@@ -323,3 +323,11 @@ def test_a_path_prefix_in_the_tracking_uri_is_kept() -> None:
     assert store.base_url == "https://host/team/kiln"
     assert isinstance(store.http_client, httpx.Client)
     store.close()
+
+
+@pytest.mark.parametrize(
+    "uri", ["localhost:5000", "ftp://host", "http://", "sqlite:///kiln.db"]
+)
+def test_a_tracking_uri_that_is_not_http_is_refused(uri: str) -> None:
+    with pytest.raises(InvalidParameterValue, match="tracking server URL"):
+        RestStore(uri)

@@ -232,3 +232,22 @@ def test_a_missing_resource_is_not_retried() -> None:
         server.store().get_run(RUN_ID)
 
     assert server.sleeps == []
+
+
+def test_errors_that_will_not_pass_are_not_retried() -> None:
+    server = FakeServer()
+    server.on("GET", "/runs/get", httpx.UnsupportedProtocol("no such scheme"))
+
+    with pytest.raises(StorageUnavailable, match="after 1 attempt"):
+        server.store().get_run(RUN_ID)
+
+    assert server.sleeps == []
+
+
+def test_a_dropped_connection_is_retried_for_reads() -> None:
+    server = FakeServer()
+    dropped = httpx.RemoteProtocolError("server disconnected")
+    server.on("GET", "/runs/get", dropped, _run_reply())
+
+    assert server.store().get_run(RUN_ID).info.run_id == RUN_ID
+    assert len(server.sleeps) == 1

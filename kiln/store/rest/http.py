@@ -19,10 +19,16 @@ from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from importlib import metadata
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from kiln.errors import KilnError, StorageUnavailable, error_for_code
+from kiln.errors import (
+    InvalidParameterValue,
+    KilnError,
+    StorageUnavailable,
+    error_for_code,
+)
 from kiln.store.rest.config import RestConfig
 from kiln.wire import JSONObject, compact, dumps, loads
 
@@ -41,6 +47,12 @@ def _user_agent() -> str:
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Answers a server (or the proxy in front of it) gives before handling a request.
 _NOT_PROCESSED_STATUSES = frozenset({429, 503})
+# Network trouble that may pass; a bad URL scheme or a local protocol error won't.
+_PASSING_ERRORS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+)
 # Failures that happen before any byte of the request reached the server.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -61,12 +73,12 @@ class RestClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        uniform: Callable[[float, float], float] = random.uniform,
+        uniform: Callable[[float, float], float] | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _check_base_url(base_url)
         self.config = config or RestConfig.from_env()
         self._sleep = sleep
-        self._uniform = uniform
+        self._uniform = uniform or random.uniform
         headers = {"User-Agent": _user_agent()}
         authorization = self.config.authorization()
         if authorization:
@@ -148,7 +160,7 @@ class RestClient:
     def _may_retry_error(
         self, exc: httpx.TransportError, attempt: int, idempotent: bool
     ) -> bool:
-        if attempt >= self.config.max_retries:
+        if attempt >= self.config.max_retries or not isinstance(exc, _PASSING_ERRORS):
             return False
         return idempotent or isinstance(exc, _NOT_SENT_ERRORS)
 
@@ -186,6 +198,16 @@ class RestClient:
                 return None
             seconds = when.timestamp() - time.time()
         return min(max(seconds, 0.0), self.config.max_backoff)
+
+
+def _check_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidParameterValue(
+            f"Invalid tracking server URL {url!r}; expected http://host:port or "
+            "https://host[/prefix]."
+        )
+    return url.rstrip("/")
 
 
 def _query(fields: JSONObject) -> dict[str, Any]:

@@ -74,9 +74,8 @@ class RestStore:
         sleep: Callable[[float], None] = time.sleep,
         uniform: Callable[[float, float], float] | None = None,
     ) -> None:
-        extra = {"uniform": uniform} if uniform is not None else {}
         self.http = RestClient(
-            tracking_uri, config, transport=transport, sleep=sleep, **extra
+            tracking_uri, config, transport=transport, sleep=sleep, uniform=uniform
         )
 
     @property
