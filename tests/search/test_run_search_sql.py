@@ -346,6 +346,7 @@ def test_view_type_and_experiments_limit_the_runs_searched(
         (["end_time DESC"], ["r2", "r1", "r3", "r4", "r6"]),
         (["run_name DESC"], ["r6", "r3", "r4", "r2", "r1"]),
         (["status ASC", "run_id DESC"], ["r3", "r2", "r1", "r6", "r4"]),
+        (["metrics.acc DESC", "metrics.loss"], ["r1", "r4", "r3", "r2", "r6"]),
     ],
 )
 def test_order_by_sorts_missing_values_last_and_breaks_ties(
@@ -354,8 +355,9 @@ def test_order_by_sorts_missing_values_last_and_breaks_ties(
     assert search(db, order_by=order_by) == expected
 
 
-def test_order_by_tag_applies_to_the_filtered_runs(db: Engine) -> None:
+def test_order_by_applies_to_the_filtered_runs(db: Engine) -> None:
     assert search(db, "tags.team != 'Vision'", ["tags.team ASC"]) == ["r4", "r2"]
+    assert search(db, "metrics.acc > 0.6", ["metrics.acc"]) == ["r3", "r4", "r1"]
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, not_, or_, select
 from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.selectable import FromClause
 
 from kiln.entities import ViewType
 from kiln.search.grammar import parse_filter, parse_order_by
@@ -68,8 +69,7 @@ def select_run_ids(
     )
     if tree is not None:
         query = query.where(compile_tree(tree, _condition))
-    query = query.order_by(*_sort_keys(clauses))
-    return query.offset(offset).limit(limit)
+    return _sorted(query, clauses).offset(offset).limit(limit)
 
 
 def _condition(comparison: Comparison) -> ColumnElement[bool]:
@@ -95,65 +95,66 @@ def _metric_condition(comparison: Comparison) -> ColumnElement[bool]:
         value_matches = or_(latest_metrics.c.is_nan, value_matches)
     else:
         value_matches = and_(not_(latest_metrics.c.is_nan), value_matches)
-    return exists().where(
-        latest_metrics.c.run_id == runs.c.run_id,
-        latest_metrics.c.key == comparison.key,
-        value_matches,
+    return _run_id_in(
+        latest_metrics, latest_metrics.c.key == comparison.key, value_matches
     )
 
 
-def _key_value_condition(table: Any, comparison: Comparison) -> ColumnElement[bool]:
-    has_key = [table.c.run_id == runs.c.run_id, table.c.key == comparison.key]
+def _key_value_condition(table: Table, comparison: Comparison) -> ColumnElement[bool]:
+    # Absence is tested per run (NOT EXISTS on the primary key): PostgreSQL
+    # plans NOT EXISTS as an anti-join, but not NOT IN.
+    has_key = exists().where(
+        table.c.run_id == runs.c.run_id, table.c.key == comparison.key
+    )
     if comparison.operator is Operator.IS_NULL:
-        return ~exists().where(*has_key)
+        return ~has_key
     if comparison.operator is Operator.IS_NOT_NULL:
-        return exists().where(*has_key)
+        return has_key
     matches = compare(table.c.value, comparison.operator, comparison.value)
-    return exists().where(*has_key, matches)
+    return _run_id_in(table, table.c.key == comparison.key, matches)
 
 
 def _dataset_condition(comparison: Comparison) -> ColumnElement[bool]:
     if comparison.key == "context":
         matches = compare(input_tags.c.value, comparison.operator, comparison.value)
-        return exists().where(
-            input_tags.c.run_id == runs.c.run_id,
-            input_tags.c.key == DATASET_CONTEXT_TAG,
-            matches,
-        )
+        return _run_id_in(input_tags, input_tags.c.key == DATASET_CONTEXT_TAG, matches)
     matches = compare(datasets.c[comparison.key], comparison.operator, comparison.value)
-    return exists().where(
-        run_inputs.c.run_id == runs.c.run_id,
-        datasets.c.dataset_id == run_inputs.c.dataset_id,
-        matches,
+    return _run_id_in(
+        run_inputs, datasets.c.dataset_id == run_inputs.c.dataset_id, matches
     )
 
 
-def _sort_keys(clauses: Sequence[OrderClause]) -> list[UnaryExpression[Any]]:
+def _run_id_in(table: Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    # "run_id IN (rows matching)" rather than a correlated EXISTS: SQLite
+    # then reads the matches once through the (key, value) index instead of
+    # looking up every run of the experiments, about three times faster on
+    # 10,000 runs. The price is that the work follows the matching rows in
+    # the whole database, not in the searched experiments. PostgreSQL plans
+    # both forms as the same semi-join.
+    return runs.c.run_id.in_(select(table.c.run_id).where(*conditions))
+
+
+def _sorted(query: Select[str], clauses: Sequence[OrderClause]) -> Select[str]:
+    # Each metric, param or tag to sort by is LEFT JOINed once on its
+    # primary key (run_id, key), so a run keeps exactly one row and a run
+    # without the value gets NULL. PostgreSQL can then hash-join instead of
+    # running a subquery per run.
     named = {(c.entity, c.key) for c in clauses}
     tie_breaks = [c for c in _DEFAULT_ORDER if (c.entity, c.key) not in named]
-    return [
-        sort_key(_sort_value(clause), clause.ascending)
-        for clause in (*clauses, *tie_breaks)
-    ]
+    source: FromClause = runs
+    keys: list[UnaryExpression[Any]] = []
+    for number, clause in enumerate((*clauses, *tie_breaks)):
+        if clause.entity is Entity.ATTRIBUTE:
+            keys.append(sort_key(runs.c[clause.key], clause.ascending))
+            continue
+        table = _SORT_TABLES[clause.entity].alias(f"sort_{number}")
+        joined = [table.c.run_id == runs.c.run_id, table.c.key == clause.key]
+        if clause.entity is Entity.METRIC:
+            # A NaN sorts with the missing values: it has no place among numbers.
+            joined.append(not_(table.c.is_nan))
+        source = source.outerjoin(table, and_(*joined))
+        keys.append(sort_key(table.c.value, clause.ascending))
+    return query.select_from(source).order_by(*keys)
 
 
-def _sort_value(clause: OrderClause) -> ColumnElement[Any]:
-    if clause.entity is Entity.ATTRIBUTE:
-        return runs.c[clause.key]
-    if clause.entity is Entity.METRIC:
-        # A NaN sorts with the missing values: it has no place among numbers.
-        return (
-            select(latest_metrics.c.value)
-            .where(
-                latest_metrics.c.run_id == runs.c.run_id,
-                latest_metrics.c.key == clause.key,
-                not_(latest_metrics.c.is_nan),
-            )
-            .scalar_subquery()
-        )
-    table = params if clause.entity is Entity.PARAM else tags
-    return (
-        select(table.c.value)
-        .where(table.c.run_id == runs.c.run_id, table.c.key == clause.key)
-        .scalar_subquery()
-    )
+_SORT_TABLES = {Entity.METRIC: latest_metrics, Entity.PARAM: params, Entity.TAG: tags}
