@@ -101,6 +101,16 @@ def postgres_uri(_pg_session_database: str) -> str:
 
 
 @pytest.fixture
+def fresh_postgres_uri(_pg_session_database: str) -> Iterator[str]:
+    """A brand-new empty PostgreSQL database, dropped after the test."""
+    name = create_pg_database("kiln_fresh")
+    try:
+        yield pg_admin_uri(name)
+    finally:
+        drop_pg_database(name)
+
+
+@pytest.fixture
 def sqlite_uri(tmp_path: Path) -> str:
     """A SQLite database file of this test's own (created on first use)."""
     return f"sqlite:///{tmp_path / 'kiln.db'}"

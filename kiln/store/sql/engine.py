@@ -84,7 +84,14 @@ def _create_sqlite_engine(url: URL) -> Engine:
             connect_args={"check_same_thread": False},
         )
     else:
-        Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.database or "").expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageUnavailable(
+                f"Cannot create the folder {str(folder)!r} for the SQLite "
+                f"database: {error.strerror}."
+            ) from None
         engine = create_engine(url, pool_size=8, max_overflow=16)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite)

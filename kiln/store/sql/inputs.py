@@ -236,7 +236,12 @@ def search_datasets(
             ),
         )
         .where(datasets.c.experiment_id.in_(ids))
-        .order_by(datasets.c.experiment_id, datasets.c.name, datasets.c.digest)
+        .order_by(
+            datasets.c.experiment_id,
+            datasets.c.name,
+            datasets.c.digest,
+            input_tags.c.value.asc().nulls_first(),
+        )
         .limit(SEARCH_DATASETS_MAX_RESULTS)
     )
     return [
