@@ -162,23 +162,18 @@ def log_metric(
     timestamp: int | None = None,
     run_id: str | None = None,
 ) -> None:
-    """Log one point of a metric to the active run (or ``run_id``)."""
-    # The hot path of a training loop: one stack lookup, then the store.
+    """Log one point of a metric to the active run (or ``run_id``).
+
+    ``step`` defaults to 0 and ``timestamp`` (ms) to now. Called in training
+    loops, so it costs one look at the active-run stack and the store call.
+    """
     stack = active.stack()
-    current = stack[-1] if stack and run_id is None else None
-    if current is None:
-        client, run_id = _target(run_id)
+    if stack and run_id is None:
+        current = stack[-1]
+        current.client.log_metric(current.run_id, key, value, timestamp, step)
     else:
-        client, run_id = current.client, current.run_id
-    client.store.log_metric(
-        run_id,
-        Metric(
-            key,
-            value if type(value) is float else to_metric_value(key, value),
-            now_ms() if timestamp is None else int(timestamp),
-            0 if step is None else int(step),
-        ),
-    )
+        client, run_id = _target(run_id)
+        client.log_metric(run_id, key, value, timestamp, step)
 
 
 def log_metrics(
