@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiln.errors import InvalidFilter, InvalidParameterValue
 from kiln.search import (
@@ -231,6 +233,7 @@ def test_long_tokens_are_shortened_in_messages() -> None:
         ),
         ("(" * 100_000, "at most"),
     ],
+    ids=["length", "comparisons", "values", "nesting", "deep-nesting"],
 )
 def test_oversized_filters_are_refused(text: str, fragment: str) -> None:
     with pytest.raises(InvalidFilter, match=re.escape(fragment)):
@@ -328,3 +331,51 @@ def test_experiment_messages_list_only_the_prefixes_experiments_accept() -> None
         parse_filter("metrics.a > 1", EXPERIMENTS)
     assert "tags.<key>" in str(info.value)
     assert "params.<key>" not in str(info.value)
+
+
+_FILTER_PIECES = st.sampled_from(
+    [
+        "metrics.a",
+        "params.`p q`",
+        'tags."t"',
+        "run_id",
+        "start_time",
+        "created",
+        "datasets.name",
+        "x.y",
+        "=",
+        "!=",
+        "<",
+        ">=",
+        "LIKE",
+        "ilike",
+        "IN",
+        "NOT",
+        "IS",
+        "NULL",
+        "AND",
+        "OR",
+        "(",
+        ")",
+        ",",
+        "'v'",
+        '"w"',
+        "'",
+        "`",
+        "1",
+        "-2.5e3",
+        ".",
+        "1e999",
+        "$",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FILTER_PIECES, max_size=12).map(" ".join) | st.text(max_size=80))
+def test_any_text_either_parses_or_raises_invalid_filter(text: str) -> None:
+    for spec in (RUNS, EXPERIMENTS, REGISTERED_MODELS, MODEL_VERSIONS):
+        try:
+            parse_filter(text, spec)
+        except InvalidFilter as exc:
+            assert exc.message.startswith("Invalid filter")

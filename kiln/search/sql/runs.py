@@ -9,8 +9,10 @@ Semantics, beyond MLflow's documented ones:
 * A run without the metric, param or tag never matches a comparison, not
   even ``!=``; only ``IS NULL`` finds it.
 * A ``datasets.`` comparison matches when any dataset the run used meets it.
-* LIKE is case-sensitive and ILIKE is not; ``%`` and ``_`` are wildcards,
-  and a backslash escapes them.
+* LIKE is case-sensitive and ILIKE is not (on SQLite, ILIKE folds ASCII
+  letters only); ``%`` and ``_`` are wildcards, and a backslash escapes
+  them. On SQLite, LIKE is case-sensitive only because the SQL store turns
+  on ``PRAGMA case_sensitive_like`` for every connection.
 * In ``order_by``, runs lacking the value (and runs whose metric is NaN)
   come last in both directions; ties fall back to ``start_time DESC`` then
   ``run_id ASC``, which is also the default order.
