@@ -22,7 +22,7 @@ __all__ = [
     "active_experiment",
     "end",
     "flush_pending_logging",
-    "last_run_id",
+    "last_run",
     "push",
     "set_active_experiment",
     "stack",
@@ -33,7 +33,7 @@ _logger = logging.getLogger(__name__)
 
 _stack: list[ActiveRun] = []
 _lock = threading.RLock()
-_last_run_id: str | None = None
+_last_run: ActiveRun | None = None
 # (tracking URI, experiment id) chosen by set_experiment; the URI is kept so
 # an id from one store is never used against another.
 _experiment: tuple[str, str] | None = None
@@ -97,17 +97,17 @@ def top() -> ActiveRun | None:
     return _stack[-1] if _stack else None
 
 
-def last_run_id() -> str | None:
-    """The id of the run that was active last, ended or not."""
-    return _last_run_id
+def last_run() -> ActiveRun | None:
+    """The run that was made active last, ended or not."""
+    return _last_run
 
 
 def push(active: ActiveRun) -> ActiveRun:
     """Make ``active`` the innermost active run."""
-    global _last_run_id, _exit_hook_registered
+    global _last_run, _exit_hook_registered
     with _lock:
         _stack.append(active)
-        _last_run_id = active.run_id
+        _last_run = active
         if not _exit_hook_registered:
             atexit.register(_end_all_at_exit)
             _exit_hook_registered = True

@@ -124,8 +124,8 @@ def last_active_run() -> Run | None:
     current = active.top()
     if current is not None:
         return current.client.get_run(current.run_id)
-    run_id = active.last_run_id()
-    return None if run_id is None else KilnClient().get_run(run_id)
+    last = active.last_run()
+    return None if last is None else last.client.get_run(last.run_id)
 
 
 def get_run(run_id: str) -> Run:

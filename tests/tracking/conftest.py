@@ -33,7 +33,7 @@ def fresh_tracking(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(active, "_stack", [])
-    monkeypatch.setattr(active, "_last_run_id", None)
+    monkeypatch.setattr(active, "_last_run", None)
     monkeypatch.setattr(active, "_experiment", None)
     uri = f"sqlite:///{tmp_path / 'kiln.db'}"
     monkeypatch.setattr(config, "_explicit_tracking_uri", uri)
