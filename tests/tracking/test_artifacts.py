@@ -142,3 +142,28 @@ def test_fluent_artifacts(client: KilnClient, tmp_path: Path) -> None:
         "meta.json": False,
         "fig.png": False,
     }
+
+
+class _PlotlyLikeFigure:
+    """Stands in for plotly's Figure: same module prefix, same writers."""
+
+    def write_html(self, path: str) -> None:
+        Path(path).write_text("<html>figure</html>")
+
+    def write_image(self, path: str) -> None:
+        Path(path).write_bytes(b"image")
+
+
+_PlotlyLikeFigure.__module__ = "plotly.graph_objs._figure"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("fig.html", b"<html>figure</html>"), ("fig.png", b"image")]
+)
+def test_log_plotly_figure(
+    client: KilnClient, run_id: str, tmp_path: Path, name: str, content: bytes
+) -> None:
+    client.log_figure(run_id, _PlotlyLikeFigure(), name)
+    assert (
+        Path(client.download_artifacts(run_id, name, tmp_path)).read_bytes() == content
+    )
