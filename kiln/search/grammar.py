@@ -4,9 +4,11 @@ The language is MLflow's: comparisons such as ``metrics.acc > 0.9``,
 ``params.lr = '0.01'``, ``tags.`mlflow.user` ILIKE 'ann%'``,
 ``run_id IN ('a', 'b')`` or ``tags.team IS NULL``, joined by ``AND``.
 Kiln also accepts ``OR`` and parentheses, with ``AND`` binding tighter
-than ``OR``; MLflow refuses both. Keywords are case-insensitive. Keys may be
-back-ticked or double-quoted; string values take single or double quotes
-(a quote is doubled to write it inside); numbers are unquoted.
+than ``OR``, and unquoted keys containing ``/``, ``-`` or ``:``
+(``metrics.train/loss``); MLflow refuses all three. Keywords are
+case-insensitive. Keys may be back-ticked or double-quoted; string values
+take single or double quotes (a quote is doubled to write it inside);
+numbers are unquoted.
 
 Which identifiers and operators are allowed depends on the search, as
 described by a :class:`~kiln.search.specs.SearchSpec`. Every mistake raises
