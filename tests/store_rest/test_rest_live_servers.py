@@ -372,3 +372,18 @@ def test_unknown_endpoints_read_as_endpoint_not_found(store: RestStore) -> None:
     with pytest.raises(KilnError) as caught:
         store.http.call("GET", "/api/2.0/mlflow/no-such-thing", {}, idempotent=True)
     assert caught.value.error_code == "ENDPOINT_NOT_FOUND"
+
+
+def test_a_history_longer_than_one_page_comes_back_whole(
+    store: RestStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of 10 stand in for the real 25,000, which would take MLflow's
+    # server minutes to fill.
+    monkeypatch.setattr("kiln.store.rest.store.METRIC_HISTORY_PAGE_SIZE", 10)
+    run_id = _new_run(store, store.create_experiment(_name("long")))
+    store.log_batch(run_id, [Metric("m", 1.0, i, i) for i in range(25)])
+
+    history = store.get_metric_history(run_id, "m")
+
+    assert [m.step for m in history] == list(range(25))
+    assert history.token is None
