@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from kiln.entities import (
     Dataset,
@@ -223,15 +223,23 @@ def delete_tag(key: str, run_id: str | None = None) -> None:
     client.delete_tag(run_id, key)
 
 
+class DatasetLike(Protocol):
+    """Anything that describes itself as a dataset record, such as the
+    datasets of :mod:`kiln.data`."""
+
+    def to_entity(self) -> Dataset: ...
+
+
 def log_input(
-    dataset: Any,
+    dataset: DatasetLike | Dataset,
     context: str | None = None,
     tags: Mapping[str, object] | None = None,
     run_id: str | None = None,
 ) -> None:
     """Record that the run used ``dataset`` (from :mod:`kiln.data`, or a
     :class:`kiln.entities.Dataset`); ``context`` says how, e.g. ``"training"``."""
-    entity = dataset.to_entity() if hasattr(dataset, "to_entity") else dataset
+    to_entity = getattr(dataset, "to_entity", None)
+    entity = to_entity() if callable(to_entity) else dataset
     if not isinstance(entity, Dataset):
         raise InvalidParameterValue(
             f"Cannot log {type(dataset).__name__!r} as an input; expected a dataset "
