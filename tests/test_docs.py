@@ -156,3 +156,42 @@ def test_quickstart_example_logs_runs_and_says_where(tmp_path: Path) -> None:
     assert "sqlite:///kiln-data/kiln.db" in done.stdout
     assert "runs describe --run-id" in done.stdout
     assert (tmp_path / "kiln-data" / "kiln.db").is_file()
+
+
+def _install_with(python: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = _clean_env(tmp_path)
+    env["PYTHON"] = python
+    return subprocess.run(
+        [str(ROOT / "scripts" / "install")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_install_refuses_a_python_older_than_3_11(tmp_path: Path) -> None:
+    old_python = tmp_path / "python3.10"
+    old_python.write_text(
+        "#!/bin/sh\n"
+        'case "$2" in\n'
+        "  *version_info*) exit 1 ;;\n"
+        "  *python_version*) echo 3.10.4 ;;\n"
+        "esac\n"
+    )
+    old_python.chmod(0o755)
+
+    done = _install_with(str(old_python), tmp_path)
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"scripts/install: Kiln needs Python 3.11 or newer, but '{old_python}' "
+        "is 3.10.4 (set PYTHON=/path/to/python3.11)."
+    ]
+
+
+def test_install_says_when_python_is_missing(tmp_path: Path) -> None:
+    done = _install_with("no-such-python3", tmp_path)
+
+    assert done.returncode == 1
+    assert "'no-such-python3' not found" in done.stderr
