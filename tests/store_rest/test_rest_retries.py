@@ -251,3 +251,23 @@ def test_a_dropped_connection_is_retried_for_reads() -> None:
 
     assert server.store().get_run(RUN_ID).info.run_id == RUN_ID
     assert len(server.sleeps) == 1
+
+
+def test_streamed_requests_are_retried_and_errors_raised_on_demand() -> None:
+    server = FakeServer()
+    path = "/api/2.0/mlflow-artifacts/artifacts/1/a.txt"
+    server.on_url_path(
+        "GET", path, httpx.Response(503), httpx.Response(404, text="gone")
+    )
+    http = server.store().http
+
+    def build() -> httpx.Request:
+        return http.client.build_request("GET", http.base_url + path)
+
+    response = http.send(build, idempotent=True, stream=True)
+    with pytest.raises(KilnError) as caught:
+        http.raise_for_error(response)
+
+    assert caught.value.error_code == "ENDPOINT_NOT_FOUND"
+    assert len(server.requests) == 2 and len(server.sleeps) == 1
+    http.raise_for_error(httpx.Response(200, request=build()))

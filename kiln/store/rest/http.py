@@ -120,18 +120,23 @@ class RestClient:
         return _decode(response, method, url)
 
     def send(
-        self, build: Callable[[], httpx.Request], *, idempotent: bool
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        idempotent: bool,
+        stream: bool = False,
     ) -> httpx.Response:
         """Send the request ``build`` makes, rebuilding it for each retry.
 
-        Returns the final response whatever its status; raises
-        StorageUnavailable when the server cannot be reached.
+        Returns the final response whatever its status (unread when
+        ``stream`` is true; the caller closes it); raises StorageUnavailable
+        when the server cannot be reached.
         """
         attempt = 0
         while True:
             request = build()
             try:
-                response = self.client.send(request)
+                response = self.client.send(request, stream=stream)
             except httpx.TransportError as exc:
                 if not self._may_retry_error(exc, attempt, idempotent):
                     raise StorageUnavailable(
@@ -156,6 +161,13 @@ class RestClient:
                 delay,
             )
             self._sleep(delay)
+
+    def raise_for_error(self, response: httpx.Response) -> None:
+        """Raise the Kiln error a failed response stands for; do nothing on success."""
+        if response.is_success:
+            return
+        response.read()
+        raise _error(response, response.request.method, str(response.request.url))
 
     def _may_retry_error(
         self, exc: httpx.TransportError, attempt: int, idempotent: bool
