@@ -116,6 +116,7 @@ def server(
     """
     import uvicorn
 
+    from kiln.server.destination import open_destination
     from kiln.store.sql.migrate import upgrade
 
     config = ServerConfig(
@@ -127,8 +128,10 @@ def server(
         cors_allowed_origins=split_list(cors_allowed_origins),
         static_prefix=normalize_static_prefix(static_prefix),
     )
-    # Upgrading once here means workers find the schema ready, and a bad URI
-    # is reported once instead of by every worker.
+    # Checked here, before any worker starts, so a bad URI or an unsupported
+    # destination is reported once, as one line.
+    if config.serve_artifacts:
+        open_destination(config.artifacts_destination)
     upgrade(config.backend_store_uri)
     if host in _WILDCARD_HOSTS and not config.allowed_hosts:
         click.echo(

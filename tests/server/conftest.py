@@ -141,9 +141,14 @@ def send_raw(
     query: str = "",
     body: bytes = b"",
     headers: dict[str, str] | None = None,
+    disconnect: bool = False,
 ) -> tuple[int, bytes]:
     """Call the ASGI app with ``path`` exactly as given (no URL normalising),
-    as a hostile client could send it; return the status and body."""
+    as a hostile client could send it; return the status and body.
+
+    With ``disconnect`` the client goes away after sending ``body``, in the
+    middle of the request.
+    """
     all_headers = {"host": "localhost:5000", **(headers or {})}
     scope = {
         "type": "http",
@@ -159,7 +164,7 @@ def send_raw(
         "client": ("127.0.0.1", 1234),
         "server": ("localhost", 5000),
     }
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    messages = [{"type": "http.request", "body": body, "more_body": disconnect}]
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from kiln.cli.main import cli
 from kiln.cli.server import _allowed_hosts
 
 from .processes import running_server
@@ -58,3 +60,20 @@ def test_a_specific_bind_address_is_an_allowed_host(
     bind: str, configured: tuple[str, ...], expected: tuple[str, ...]
 ) -> None:
     assert _allowed_hosts(bind, configured) == expected
+
+
+def test_kiln_server_refuses_an_s3_destination_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'kiln.db'}",
+            "--artifacts-destination",
+            "s3://bucket/artifacts",
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert "'s3'" in result.output
+    assert not (tmp_path / "kiln.db").exists()

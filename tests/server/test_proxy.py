@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ApiClient, MakeClient, assert_error
+from .conftest import ApiClient, MakeClient, assert_error, send_raw
 
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"
 
@@ -198,3 +198,18 @@ def test_s3_destination_is_refused_naming_the_scheme(make_client: MakeClient) ->
 
     with pytest.raises(NotImplementedFeature, match="'s3'"):
         make_client(artifacts_destination="s3://bucket/artifacts")
+
+
+def test_client_leaving_mid_upload_leaves_nothing(
+    client: ApiClient, artifacts_root: Path
+) -> None:
+    status, _ = send_raw(
+        client.app,
+        "PUT",
+        f"{PROXY}/partial/file.bin",
+        body=b"x" * 1000,
+        disconnect=True,
+    )
+
+    assert status == 400
+    assert os.listdir(artifacts_root / "partial") == []

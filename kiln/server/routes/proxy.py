@@ -7,8 +7,10 @@ both directions, so a large model never sits in memory. With
 
 from __future__ import annotations
 
+import logging
+
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -24,6 +26,8 @@ from kiln.server.responses import (
 from kiln.wire import compact, file_info_to_dict
 
 __all__ = ["PROXY_PATH", "routes"]
+
+logger = logging.getLogger(__name__)
 
 PROXY_PATH = "/2.0/mlflow-artifacts"
 
@@ -55,9 +59,14 @@ def routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
         return file_response(*located)
 
     async def upload(request: Request) -> Response:
+        path = request.path_params["path"]
         try:
             destination = context.require_destination()
-            await destination.upload(request.path_params["path"], request.stream())
+            await destination.upload(path, request.stream())
+        except ClientDisconnect:
+            # The half-written file is already removed; nobody is left to answer.
+            logger.info("Client left during the upload of %r; nothing was stored", path)
+            return Response(status_code=400)
         except Exception as exc:
             return error_response(exc)
         return json_response(EMPTY_JSON)
