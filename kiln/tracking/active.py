@@ -23,6 +23,7 @@ __all__ = [
     "end",
     "flush_pending_logging",
     "last_run",
+    "lock",
     "push",
     "set_active_experiment",
     "stack",
@@ -32,7 +33,9 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 _stack: list[ActiveRun] = []
-_lock = threading.RLock()
+# Held while a run starts or ends, so two threads cannot both find the stack
+# empty and each push a top-level run.
+lock = threading.RLock()
 _last_run: ActiveRun | None = None
 # (tracking URI, experiment id) chosen by set_experiment; the URI is kept so
 # an id from one store is never used against another.
@@ -105,7 +108,7 @@ def last_run() -> ActiveRun | None:
 def push(active: ActiveRun) -> ActiveRun:
     """Make ``active`` the innermost active run."""
     global _last_run, _exit_hook_registered
-    with _lock:
+    with lock:
         _stack.append(active)
         _last_run = active
         if not _exit_hook_registered:
@@ -121,7 +124,7 @@ def end(active: ActiveRun, status: str = RunStatus.FINISHED) -> None:
     its ``with`` block). A run leaves the stack even when the store refuses
     to end it, so the program can start the next one.
     """
-    with _lock:
+    with lock:
         if active not in _stack:
             return
         flush_pending_logging()

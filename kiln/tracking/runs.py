@@ -37,23 +37,24 @@ def start(
     description: str | None,
 ) -> ActiveRun:
     """Resume or create a run and make it the active one (see ``kiln.start_run``)."""
-    current = active.top()
-    _check_can_start(current, nested, parent_run_id)
+    with active.lock:
+        current = active.top()
+        _check_can_start(current, nested, parent_run_id)
 
-    # A run id from the environment (set by ``kiln run``) is for the
-    # top-level run; an explicit parent means the caller wants a new child.
-    if run_id is None and current is None and parent_run_id is None:
-        run_id = read_env(ENV_RUN_ID)
-    extra = {str(key): str(value) for key, value in (tags or {}).items()}
-    if description is not None:
-        extra[TAG_NOTE] = description
+        # A run id from the environment (set by ``kiln run``) is for the
+        # top-level run; an explicit parent means the caller wants a new child.
+        if run_id is None and current is None and parent_run_id is None:
+            run_id = read_env(ENV_RUN_ID)
+        extra = {str(key): str(value) for key, value in (tags or {}).items()}
+        if description is not None:
+            extra[TAG_NOTE] = description
 
-    if run_id is not None:
-        run = _resume(client, run_id, experiment_id, run_name, extra)
-    else:
-        parent = parent_run_id or (current.run_id if current is not None else None)
-        run = _create(client, experiment_id, run_name, parent, extra)
-    return active.push(ActiveRun(run, client))
+        if run_id is not None:
+            run = _resume(client, run_id, experiment_id, run_name, extra)
+        else:
+            parent = parent_run_id or (current.run_id if current else None)
+            run = _create(client, experiment_id, run_name, parent, extra)
+        return active.push(ActiveRun(run, client))
 
 
 def _check_can_start(

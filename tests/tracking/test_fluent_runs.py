@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from kiln.errors import (
     InvalidState,
     ResourceDoesNotExist,
 )
+from kiln.tracking import active
 from kiln.tracking.client import KilnClient
 
 
@@ -211,3 +213,25 @@ def test_flush_returns(client: KilnClient) -> None:
         kiln.log_metric("m", 3.0)
         kiln.flush()
         assert client.get_run(run.info.run_id).data.metrics == {"m": 3.0}
+
+
+def test_threads_cannot_both_start_a_top_level_run() -> None:
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            kiln.start_run()
+            outcomes.append("started")
+        except InvalidState:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    assert len(active.stack()) == 1
+    kiln.end_run()
