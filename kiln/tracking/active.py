@@ -121,18 +121,26 @@ def end(active: ActiveRun, status: str = RunStatus.FINISHED) -> None:
     """End ``active`` and any run nested in it that is still open.
 
     Does nothing if ``active`` has already ended (say, by ``end_run`` inside
-    its ``with`` block). A run leaves the stack even when the store refuses
-    to end it, so the program can start the next one.
+    its ``with`` block). The runs leave the stack even when the store
+    refuses to end one, so the program can start the next; the first such
+    error is raised once every run has been tried.
     """
     with lock:
         if active not in _stack:
             return
         flush_pending_logging()
-        while _stack:
-            current = _stack.pop()
+        index = _stack.index(active)
+        ending = _stack[index:]
+        del _stack[index:]
+
+    failure: KilnError | None = None
+    for current in reversed(ending):
+        try:
             current.client.set_terminated(current.run_id, status)
-            if current is active:
-                return
+        except KilnError as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 def flush_pending_logging() -> None:
@@ -157,13 +165,16 @@ def set_active_experiment(tracking_uri: str, experiment_id: str) -> None:
 
 
 def _end_all_at_exit() -> None:
-    while _stack:
-        current = _stack[-1]
-        try:
-            end(current, RunStatus.FINISHED)
-        except KilnError as exc:
-            # The store may be gone at exit (a stopped server); say so, and
-            # still try the outer runs rather than dying half-way.
-            _logger.warning(
-                "Could not end run %s at exit: %s", current.run_id, exc.message
-            )
+    if not _stack:
+        return
+    outermost = _stack[0]
+    try:
+        end(outermost, RunStatus.FINISHED)
+    except KilnError as exc:
+        # The store may be gone at exit (a stopped server); say so instead
+        # of printing a traceback after the program has finished.
+        _logger.warning(
+            "Could not end run %s or a run nested in it at exit: %s",
+            outermost.run_id,
+            exc.message,
+        )

@@ -13,6 +13,7 @@ from kiln.errors import (
     InvalidParameterValue,
     InvalidState,
     ResourceDoesNotExist,
+    StorageUnavailable,
 )
 from kiln.tracking import active
 from kiln.tracking.client import KilnClient
@@ -235,3 +236,19 @@ def test_threads_cannot_both_start_a_top_level_run() -> None:
     assert sorted(outcomes) == ["refused", "started"]
     assert len(active.stack()) == 1
     kiln.end_run()
+
+
+def test_refused_end_still_ends_the_other_runs(
+    client: KilnClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outer = kiln.start_run()
+    inner = kiln.start_run(nested=True)
+
+    def refuse(run_id: str, status: str = "FINISHED") -> None:
+        raise StorageUnavailable(f"Cannot end run {run_id!r} now.")
+
+    monkeypatch.setattr(inner.client, "set_terminated", refuse)
+    with pytest.raises(StorageUnavailable, match=inner.info.run_id):
+        active.end(outer)
+    assert kiln.active_run() is None
+    assert client.get_run(outer.info.run_id).info.status == RunStatus.FINISHED
