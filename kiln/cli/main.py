@@ -34,8 +34,17 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "server": ("kiln.cli.server", "server", "Run the tracking server."),
 }
 
-# Extras to install when a command's module needs packages that are missing.
-_EXTRAS = {"server": "server"}
+# The extra of kiln-ml that installs each optional top-level package.
+_EXTRA_OF_PACKAGE = {
+    "fastapi": "server",
+    "starlette": "server",
+    "uvicorn": "server",
+    "jinja2": "server",
+    "psycopg": "postgres",
+    "pandas": "pandas",
+    "numpy": "pandas",
+    "boto3": "s3",
+}
 
 
 class CliError(click.ClickException):
@@ -77,13 +86,8 @@ class KilnGroup(click.Group):
         module_name, attribute, _ = _COMMANDS[cmd_name]
         try:
             module = importlib.import_module(module_name)
-        except ImportError as exc:
-            extra = _EXTRAS.get(cmd_name)
-            hint = f" Install it with: pip install 'kiln-ml[{extra}]'." if extra else ""
-            raise CliError(
-                f"The {cmd_name!r} command needs a package that is not installed "
-                f"({exc}).{hint}"
-            ) from exc
+        except ModuleNotFoundError as exc:
+            raise _missing_package(exc) from exc
         command = getattr(module, attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{module_name}.{attribute} is not a click command.")
@@ -119,11 +123,24 @@ class KilnGroup(click.Group):
             return super().invoke(ctx)
         except KilnError as exc:
             raise CliError(exc.message) from exc
+        except ModuleNotFoundError as exc:
+            raise _missing_package(exc) from exc
         except click.ClickException as exc:
             converted = _one_line(exc)
             if converted is exc:
                 raise
             raise converted from exc
+
+
+def _missing_package(exc: ModuleNotFoundError) -> CliError:
+    """One line naming the missing package and the extra that installs it."""
+    package = (exc.name or "").partition(".")[0]
+    if package == "kiln":
+        # A module of Kiln itself is missing: a broken install, not an extra.
+        raise exc
+    extra = _EXTRA_OF_PACKAGE.get(package)
+    hint = f" Install it with: pip install 'kiln-ml[{extra}]'." if extra else ""
+    return CliError(f"A package this command needs is not installed ({exc}).{hint}")
 
 
 def _one_line(exc: click.ClickException) -> click.ClickException:

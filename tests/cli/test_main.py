@@ -109,7 +109,7 @@ def test_server_is_listed_exactly_when_its_module_exists() -> None:
     assert ("  server " in result.stdout) is exists
 
 
-def test_a_command_needing_a_missing_package_fails_in_one_line(
+def test_a_command_module_needing_a_missing_package_fails_in_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     commands = dict(main._COMMANDS)
@@ -118,7 +118,7 @@ def test_a_command_needing_a_missing_package_fails_in_one_line(
     monkeypatch.setattr(main, "_module_exists", lambda name: True)
 
     def refuse(name: str) -> None:
-        raise ModuleNotFoundError("No module named 'uvicorn'")
+        raise ModuleNotFoundError("No module named 'uvicorn'", name="uvicorn")
 
     monkeypatch.setattr(main.importlib, "import_module", refuse)
 
@@ -128,6 +128,29 @@ def test_a_command_needing_a_missing_package_fails_in_one_line(
     line = one_error_line(result)
     assert "uvicorn" in line
     assert "pip install 'kiln-ml[server]'" in line
+
+
+@pytest.mark.parametrize(
+    ("package", "hint"),
+    [
+        ("psycopg", ". Install it with: pip install 'kiln-ml[postgres]'."),
+        ("leftpad", "'leftpad')."),
+    ],
+)
+def test_a_package_missing_while_running_fails_in_one_line(
+    kiln: Invoke, monkeypatch: pytest.MonkeyPatch, package: str, hint: str
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ModuleNotFoundError(f"No module named {package!r}", name=package)
+
+    monkeypatch.setattr("kiln.cli.state.CliState.client", refuse)
+
+    result = kiln("experiments", "search")
+
+    assert result.exit_code == 1
+    line = one_error_line(result)
+    assert f"No module named {package!r}" in line
+    assert line.endswith(hint)
 
 
 def test_help_imports_neither_the_store_nor_the_server() -> None:
