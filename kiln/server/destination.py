@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 # Listings of LocalRepository hide files with this prefix: half-written uploads.
 TEMP_PREFIX = ".kiln-tmp-"
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 # Body chunks are gathered up to this size before a worker thread writes them.
 _WRITE_BUFFER = 1024 * 1024
 
@@ -109,9 +110,7 @@ class LocalDestination:
                 f"Invalid artifact path {path!r}; an upload must name a file."
             )
         target = await run_in_threadpool(self._prepare_target, path)
-        fd, temp_name = await run_in_threadpool(
-            tempfile.mkstemp, "", TEMP_PREFIX, str(target.parent)
-        )
+        fd, temp_name = await run_in_threadpool(_create_temp_file, target.parent)
         try:
             size = await _write_stream(fd, chunks)
             # Checked again: a link planted while the body streamed must not
@@ -141,6 +140,21 @@ class LocalDestination:
             raise InvalidParameterValue(
                 f"Invalid artifact path {path!r}; its folder changed during the upload."
             )
+
+
+def _create_temp_file(folder: Path) -> tuple[int, str]:
+    """Open a new, uniquely named file in ``folder`` for writing.
+
+    Unlike ``tempfile.mkstemp`` (mode 0600) the file gets the usual mode for
+    new files under the process umask, so stored artifacts stay readable by
+    whoever may read the destination folder.
+    """
+    while True:
+        name = str(folder / f"{TEMP_PREFIX}{secrets.token_hex(8)}")
+        try:
+            return os.open(name, _TEMP_FLAGS, 0o666), name
+        except FileExistsError:
+            continue
 
 
 async def _write_stream(fd: int, chunks: AsyncIterator[bytes]) -> int:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -213,3 +214,14 @@ def test_client_leaving_mid_upload_leaves_nothing(
 
     assert status == 400
     assert os.listdir(artifacts_root / "partial") == []
+
+
+def test_uploaded_files_get_the_usual_mode(
+    client: ApiClient, artifacts_root: Path
+) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+
+    client.put(f"{PROXY}/mode.txt", content=b"x")
+
+    assert stat.S_IMODE((artifacts_root / "mode.txt").stat().st_mode) == 0o666 & ~umask
