@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -239,3 +240,29 @@ def test_log_metric_keeps_model_and_dataset(store: SqlStore, run_id: str) -> Non
         "x",
     )
     assert point.run_id == run_id
+
+
+def test_threads_logging_at_once_lose_nothing(store: SqlStore, run_id: str) -> None:
+    def log(thread: int) -> None:
+        for step in range(100):
+            store.log_metric(run_id, Metric(f"t{thread}", float(step), 1, step))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(log, range(4)))
+    for thread in range(4):
+        history = store.get_metric_history(run_id, f"t{thread}")
+        assert [m.step for m in history] == list(range(100))
+    assert _latest(store, run_id)["t0"].step == 99
+
+
+def test_a_run_deleted_by_another_store_refuses_logs_at_once(
+    store: SqlStore, run_id: str, db_uri: str, artifact_root: str
+) -> None:
+    store.log_metric(run_id, Metric("m", 1.0, 1, 0))
+    other = SqlStore(db_uri, artifact_root)  # another process, in effect
+    try:
+        other.delete_run(run_id)
+    finally:
+        other.close()
+    with pytest.raises(InvalidParameterValue, match="active"):
+        store.log_metric(run_id, Metric("m", 2.0, 2, 1))

@@ -47,6 +47,8 @@ from kiln.store.sql.loading import load_runs
 from kiln.store.sql.metrics import MetricLog, read_history_sampled
 from kiln.store.sql.migrate import upgrade_engine
 from kiln.validation import (
+    MAX_BATCH_ENTITIES,
+    MAX_BATCH_METRICS,
     validate_batch,
     validate_experiment_id,
     validate_key,
@@ -260,12 +262,24 @@ class SqlStore:
     ) -> None:
         """Log everything in one transaction: all of it is stored, or none."""
         validate_run_id(run_id)
-        validate_batch(metrics, params, tags)
+        self._validate_batch(metrics, params, tags)
         with self._write() as connection:
             runs_sql.check_run_active(connection, run_id)
             runs_sql.log_params(connection, run_id, params)
             runs_sql.set_tags(connection, run_id, tags)
             self._metrics.write_points(connection, run_id, metrics)
+
+    def _validate_batch(
+        self, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+    ) -> None:
+        # Within the size limits only the points the quick check cannot vouch
+        # for need the full validation; over them, the full call explains.
+        total = len(metrics) + len(params) + len(tags)
+        if len(metrics) <= MAX_BATCH_METRICS and total <= MAX_BATCH_ENTITIES:
+            validate_batch(self._metrics.needing_validation(metrics), params, tags)
+        else:
+            validate_batch(metrics, params, tags)
+        self._metrics.remember_keys(metrics)
 
     def log_inputs(
         self,
