@@ -165,7 +165,9 @@ def _verdict(ok: bool) -> str:
 def _report(workload: Workload, sizes: Sizes, results: list[Result]) -> None:
     items = workload.items(sizes)
     print(f"{workload.name}: {workload.description}")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"  sizes: {json.dumps(sizes)}")
+    print(f"  load average at the end: {load} ({os.cpu_count()} CPUs)")
     for result in results:
         print(_format_line(workload, result, items))
     by_side = {result.side: result for result in results}

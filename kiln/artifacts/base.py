@@ -2,7 +2,9 @@
 
 A repository is rooted at one URI (a run's ``artifact_uri``, say). Every
 ``path`` argument is relative to that root and goes through
-:func:`kiln.artifacts.paths.join_safely` before it touches storage.
+:func:`kiln.artifacts.paths.normalize_artifact_path` before it touches
+storage; local repositories use :func:`kiln.artifacts.paths.join_safely`,
+which does that and also refuses links leading out of the root.
 """
 
 from __future__ import annotations
