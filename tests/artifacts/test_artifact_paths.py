@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kiln.artifacts.paths import (
     join_safely,
@@ -174,3 +176,31 @@ def test_local_path_from_uri_refuses_tricks(uri: str) -> None:
     with pytest.raises(InvalidParameterValue) as info:
         local_path_from_uri(uri)
     assert repr(uri) in str(info.value)
+
+
+_TRICKY_TEXT = st.text(
+    alphabet=st.sampled_from(list("./\\%25eEfF0acC:;#?\x00 ~")), max_size=24
+)
+
+
+@given(_TRICKY_TEXT)
+def test_normalize_never_returns_a_path_that_climbs(raw: str) -> None:
+    try:
+        clean = normalize_artifact_path(raw)
+    except InvalidParameterValue:
+        return
+    segments = clean.split("/")
+    assert ".." not in segments
+    assert not clean.startswith("/")
+    assert "" not in segments or clean == ""
+    assert normalize_artifact_path(clean.replace("%", "%25")) == clean
+
+
+@given(_TRICKY_TEXT)
+def test_join_never_leaves_the_root(raw: str) -> None:
+    root = Path("/kiln-root-that-does-not-exist")
+    try:
+        located = join_safely(root, raw)
+    except InvalidParameterValue:
+        return
+    assert located == root or located.is_relative_to(root)
