@@ -35,9 +35,20 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def _make_folder(folder: Path, root: Path) -> None:
+    """Create ``folder`` and its parents; a file in the way is the caller's
+    mistake, reported by its path below ``root`` (never the full local path)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        shown = folder.relative_to(os.path.realpath(root)).as_posix()
+        raise InvalidParameterValue(
+            f"Cannot create the artifact folder {shown!r}; a file is in the way."
+        ) from exc
+
+
 def _write_atomically(source: Path, destination: Path) -> None:
     """Copy ``source`` to ``destination`` so readers see all of it or none."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=destination.parent)
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
@@ -85,6 +96,7 @@ class LocalRepository:
                 f"Cannot log {source.name!r} into {artifact_path!r}; a folder of "
                 "that name exists there."
             )
+        _make_folder(destination.parent, self.root)
         _write_atomically(source, destination)
 
     def log_artifacts(
@@ -115,8 +127,9 @@ class LocalRepository:
             )
 
         for destination_folder in folders:
-            destination_folder.mkdir(parents=True, exist_ok=True)
+            _make_folder(destination_folder, self.root)
         for source, destination in files:
+            _make_folder(destination.parent, self.root)
             _write_atomically(source, destination)
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:

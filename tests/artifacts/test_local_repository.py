@@ -177,3 +177,15 @@ def test_delete_of_inner_link_removes_the_link_not_its_target(
 
     assert (repo.root / "target.txt").read_text() == "t"
     assert not (repo.root / "alias").is_symlink()
+
+
+def test_logging_under_a_file_is_refused_without_showing_local_paths(
+    repo: LocalRepository, tmp_path: Path
+) -> None:
+    repo.log_artifact(_write(tmp_path / "a", "a file"))
+    with pytest.raises(InvalidParameterValue) as info:
+        repo.log_artifact(_write(tmp_path / "src" / "f.txt", "f"), "a/b")
+    assert "'a/b'" in info.value.message
+    assert str(tmp_path) not in info.value.message
+    with pytest.raises(InvalidParameterValue, match="a file is in the way"):
+        repo.log_artifacts(tmp_path / "src", "a")
