@@ -25,6 +25,7 @@ from kiln.server.config import (
 )
 from kiln.server.context import ServerContext
 from kiln.server.destination import open_destination
+from kiln.server.dispatch import FixedPathDispatch
 from kiln.server.endpoints import Endpoint, routes_for
 from kiln.server.locations import ArtifactLocations
 from kiln.server.responses import (
@@ -81,16 +82,18 @@ def create_app(
         destination=open_destination(destination_uri) if serve_artifacts else None,
     )
     prefix = normalize_static_prefix(static_prefix)
+    routes = _routes(context, prefix)
     middleware = [
         Middleware(
             SecurityMiddleware,
             allowed_hosts=allowed_hosts,
             cors_allowed_origins=cors_allowed_origins,
             raw_body_prefixes=proxy.proxy_prefixes(prefix),
-        )
+        ),
+        Middleware(FixedPathDispatch, routes=routes),
     ]
     return Starlette(
-        routes=_routes(context, prefix),
+        routes=routes,
         middleware=middleware,
         exception_handlers={
             HTTPException: _http_error,
