@@ -7,6 +7,7 @@ import pytest
 from kiln.entities import Metric
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.search.paging import decode_page_token
+from kiln.store.sql.metrics import sample_indices
 from kiln.store.sql.store import SqlStore
 
 
@@ -152,3 +153,19 @@ def test_bulk_interval_refuses_bad_requests(
     }
     with pytest.raises(InvalidParameterValue):
         store.get_metric_history_bulk_interval(**args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("count", "wanted"),
+    [(1, 1), (5, 1), (5, 5), (5, 10), (6, 5), (1000, 10), (2501, 2500), (10**6, 3)],
+)
+def test_sample_indices_are_spread_distinct_and_keep_the_ends(
+    count: int, wanted: int
+) -> None:
+    positions = sample_indices(count, wanted)
+    assert len(positions) == min(count, wanted)
+    assert positions == sorted(set(positions))
+    assert positions[0] == 0
+    if wanted > 1:
+        assert positions[-1] == count - 1
+    assert all(0 <= p < count for p in positions)

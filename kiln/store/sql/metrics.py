@@ -23,8 +23,6 @@ from sqlalchemy import (
     Engine,
     bindparam,
     func,
-    literal,
-    or_,
     select,
 )
 
@@ -66,13 +64,26 @@ _POINT_ORDER = (
 # LIMIT for "every point": SQLite needs some LIMIT before OFFSET.
 _NO_LIMIT = 2**62
 
+_FETCH_BLOCK = 10_000
+
+_OF_RUN_AND_KEY = (
+    metrics.c.run_id == bindparam("run_id"),
+    metrics.c.key == bindparam("key"),
+)
+_IN_STEPS = (
+    metrics.c.step >= bindparam("start_step", type_=metrics.c.step.type),
+    metrics.c.step <= bindparam("end_step", type_=metrics.c.step.type),
+)
 _HISTORY = (
     select(*_POINT_COLUMNS)
-    .where(metrics.c.run_id == bindparam("run_id"), metrics.c.key == bindparam("key"))
+    .where(*_OF_RUN_AND_KEY)
     .order_by(*_POINT_ORDER)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
+_HISTORY_IN_STEPS = _HISTORY.where(*_IN_STEPS)
+_COUNT = select(func.count()).select_from(metrics).where(*_OF_RUN_AND_KEY)
+_COUNT_IN_STEPS = _COUNT.where(*_IN_STEPS)
 
 
 def latest_rows(rows: Iterable[Params]) -> list[Params]:
@@ -147,6 +158,9 @@ class MetricLog:
         self._engine = engine
         self._sql = MetricStatements(engine.dialect)
         self._history = compile_sql(_HISTORY, engine.dialect)
+        self._history_in_steps = compile_sql(_HISTORY_IN_STEPS, engine.dialect)
+        self._count = compile_sql(_COUNT, engine.dialect)
+        self._count_in_steps = compile_sql(_COUNT_IN_STEPS, engine.dialect)
         self._connections = HotConnections(engine)
         self._known_keys: set[str] = set()
         self._known_run_ids: set[str] = set()
@@ -194,6 +208,43 @@ class MetricLog:
             and 0 <= metric.timestamp <= _INT64_MAX
             and -_INT64_MAX - 1 <= metric.step <= _INT64_MAX
         )
+
+    def read_sampled(
+        self,
+        connection: Connection,
+        run_ids: Sequence[str],
+        key: str,
+        max_results: int,
+        start_step: int | None,
+        end_step: int | None,
+    ) -> list[Metric]:
+        """At most ``max_results`` points per run, evenly spaced by row.
+
+        Rows are counted first, then the chosen positions are picked while
+        the points stream past; first and last are always kept. Runs come
+        back in the order of ``run_ids``.
+        """
+        _validate_bulk_request(run_ids, key, max_results, start_step, end_step)
+        ranged = start_step is not None
+        args: Params = {"key": key, "start_step": start_step, "end_step": end_step}
+        args.update(offset=0, limit=_NO_LIMIT)
+        count_sql = self._count_in_steps if ranged else self._count
+        points_sql = self._history_in_steps if ranged else self._history
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        points: list[Metric] = []
+        try:
+            for run_id in dict.fromkeys(run_ids):
+                args["run_id"] = run_id
+                cursor.execute(count_sql, args)
+                count = cursor.fetchone()[0]
+                if not count:
+                    continue
+                cursor.execute(points_sql, args)
+                rows = _pick_rows(cursor, sample_indices(count, max_results))
+                points.extend(_build_points(key, run_id, rows))
+        finally:
+            cursor.close()
+        return points
 
     def needing_validation(self, points: Sequence[Metric]) -> list[Metric]:
         """The points the quick check cannot vouch for."""
@@ -282,68 +333,30 @@ def _validate_bulk_request(
             raise InvalidParameterValue(f"Invalid step {step!r}; expected an integer.")
 
 
-def read_history_sampled(
-    connection: Connection,
-    run_ids: Sequence[str],
-    metric_key: str,
-    max_results: int,
-    start_step: int | None,
-    end_step: int | None,
-) -> list[Metric]:
-    """At most ``max_results`` points per run, evenly spaced by row.
-
-    Row ``rn`` (from 0) of ``n`` is kept when ``rn * (m - 1) // (n - 1)``
-    moves to a new bucket, which keeps exactly ``m`` rows, the first and the
-    last among them; runs with at most ``m`` points are returned whole.
+def sample_indices(count: int, wanted: int) -> list[int]:
+    """``wanted`` row positions out of ``count``, evenly spread, first and last
+    included (only the first when ``wanted`` is 1); all when ``count`` is small.
     """
-    _validate_bulk_request(run_ids, metric_key, max_results, start_step, end_step)
-    ids = list(dict.fromkeys(run_ids))
-    inner = select(
-        metrics.c.run_id,
-        *_POINT_COLUMNS,
-        (
-            func.row_number().over(partition_by=metrics.c.run_id, order_by=_POINT_ORDER)
-            - 1
-        ).label("rn"),
-        func.count().over(partition_by=metrics.c.run_id).label("n"),
-    ).where(metrics.c.run_id.in_(ids), metrics.c.key == metric_key)
-    if start_step is not None and end_step is not None:
-        inner = inner.where(metrics.c.step.between(start_step, end_step))
-    sub = inner.subquery()
-    buckets = literal(max_results - 1)
-    span = func.nullif(sub.c.n - 1, 0)
-    stmt = (
-        select(*[sub.c[c.name] for c in (metrics.c.run_id, *_POINT_COLUMNS)])
-        .where(
-            or_(
-                sub.c.n <= max_results,
-                sub.c.rn == 0,
-                (sub.c.rn * buckets) // span > ((sub.c.rn - 1) * buckets) // span,
-            )
-        )
-        .order_by(sub.c.run_id, sub.c.rn)
-    )
-    by_run: dict[str, list[Metric]] = {run_id: [] for run_id in ids}
-    for (
-        run_id,
-        step,
-        timestamp,
-        value,
-        is_nan,
-        model,
-        ds_name,
-        ds_digest,
-    ) in connection.execute(stmt):
-        by_run[run_id].append(
-            Metric(
-                metric_key,
-                _NAN if is_nan else value,
-                timestamp,
-                step,
-                run_id,
-                model,
-                ds_name,
-                ds_digest,
-            )
-        )
-    return [point for run_id in ids for point in by_run[run_id]]
+    if count <= wanted:
+        return list(range(count))
+    if wanted == 1:
+        return [0]
+    return [-(-k * (count - 1) // (wanted - 1)) for k in range(wanted)]
+
+
+def _pick_rows(cursor: Any, positions: list[int]) -> list[Any]:
+    # Reads the result in blocks and keeps the rows at ``positions``
+    # (ascending), so a long history is never held whole in memory.
+    picked: list[Any] = []
+    base = 0
+    index = 0
+    while index < len(positions):
+        block = cursor.fetchmany(_FETCH_BLOCK)
+        if not block:
+            break
+        end = base + len(block)
+        while index < len(positions) and positions[index] < end:
+            picked.append(block[positions[index] - base])
+            index += 1
+        base = end
+    return picked

@@ -44,7 +44,7 @@ from kiln.store.sql import inputs as inputs_sql
 from kiln.store.sql import runs as runs_sql
 from kiln.store.sql.engine import WRITE_OPTION, create_db_engine, translated_errors
 from kiln.store.sql.loading import load_runs
-from kiln.store.sql.metrics import MetricLog, read_history_sampled
+from kiln.store.sql.metrics import MetricLog
 from kiln.store.sql.migrate import upgrade_engine
 from kiln.validation import (
     MAX_BATCH_ENTITIES,
@@ -77,11 +77,15 @@ class SqlStore:
         self._uri = db_uri
         self._artifact_root = exp_sql.resolve_artifact_root(default_artifact_root)
         self._engine = create_db_engine(db_uri)
-        with translated_errors(db_uri):
-            upgrade_engine(self._engine)
-            with self._write() as connection:
-                exp_sql.ensure_default_experiment(connection, self._artifact_root)
-            self._metrics = MetricLog(self._engine)
+        try:
+            with translated_errors(db_uri):
+                upgrade_engine(self._engine)
+                with self._write() as connection:
+                    exp_sql.ensure_default_experiment(connection, self._artifact_root)
+                self._metrics = MetricLog(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def close(self) -> None:
         """Release the store's database connections."""
@@ -334,7 +338,7 @@ class SqlStore:
         """At most ``max_results`` points per run, sampled by row, first and
         last kept; each Metric carries its ``run_id``."""
         with self._read() as connection:
-            return read_history_sampled(
+            return self._metrics.read_sampled(
                 connection, run_ids, metric_key, max_results, start_step, end_step
             )
 
