@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .conftest import API, ApiClient, assert_error, create_experiment, create_run
@@ -291,3 +293,42 @@ def test_search_runs_with_no_match_is_empty_object(client: ApiClient) -> None:
     response = client.post(f"{API}/runs/search", json={"experiment_ids": ["0"]})
 
     assert response.json() == {}
+
+
+def _model_json(run_id: str, path: str) -> str:
+    return json.dumps(
+        {
+            "artifact_path": path,
+            "flavors": {"python_function": {"loader_module": "x"}},
+            "run_id": run_id,
+            "utc_time_created": "2026-01-01 00:00:00.000000",
+        }
+    )
+
+
+def test_log_model_appends_to_the_history_tag(client: ApiClient) -> None:
+    run_id = create_run(client)
+
+    for path in ("model", "other"):
+        response = client.post(
+            f"{API}/runs/log-model",
+            json={"run_id": run_id, "model_json": _model_json(run_id, path)},
+        )
+        assert response.json() == {}
+
+    tags = {t["key"]: t["value"] for t in get_run(client, run_id)["data"]["tags"]}  # type: ignore[index]
+    history = json.loads(tags["mlflow.log-model.history"])
+    assert [m["artifact_path"] for m in history] == ["model", "other"]
+
+
+@pytest.mark.parametrize("model_json", ['{"artifact_path": "m"}', "[1, 2]", "not json"])
+def test_log_model_refuses_incomplete_model_json(
+    client: ApiClient, model_json: str
+) -> None:
+    run_id = create_run(client)
+
+    response = client.post(
+        f"{API}/runs/log-model", json={"run_id": run_id, "model_json": model_json}
+    )
+
+    assert_error(response, 400, "INVALID_PARAMETER_VALUE")
