@@ -8,7 +8,6 @@ factory uvicorn workers call, reading the config ``kiln server`` left in
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from starlette.applications import Starlette
@@ -18,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from kiln.errors import BadRequest, KilnError
 from kiln.server.config import (
     DEFAULT_ARTIFACTS_DESTINATION,
     ServerConfig,
@@ -32,15 +32,13 @@ from kiln.server.responses import (
     EndpointNotFound,
     MethodNotAllowed,
     error_response,
-    json_response,
+    internal_error_response,
 )
 from kiln.server.routes import artifacts, experiments, metrics, misc, proxy, runs
 from kiln.server.security import SecurityMiddleware
 from kiln.store.base import TrackingStore
 
 __all__ = ["create_app", "create_app_from_env"]
-
-logger = logging.getLogger(__name__)
 
 ENDPOINTS: list[Endpoint] = [
     *experiments.ENDPOINTS,
@@ -114,31 +112,28 @@ def _routes(context: ServerContext, prefix: str) -> list[BaseRoute]:
 def _http_error(request: Request, exc: Exception) -> Response:
     """Answer the router's own 404 and 405 with MLflow's JSON error body."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    path = request.url.path
+    error: KilnError
     if status == 404:
-        not_found = EndpointNotFound(
-            f"No endpoint at {request.url.path!r}; check the path and API version."
+        error = EndpointNotFound(
+            f"No endpoint at {path!r}; check the path and API version."
         )
-        return error_response(not_found)
-    if status == 405:
-        headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    elif status == 405:
         error = MethodNotAllowed(
-            f"The method {request.method!r} is not allowed for {request.url.path!r}."
+            f"The method {request.method!r} is not allowed for {path!r}."
         )
-        return error_response(error, headers)
-    return json_response(
-        {"error_code": "BAD_REQUEST", "message": "Bad request."}, status
-    )
+    else:
+        error = BadRequest(f"The request to {path!r} was refused.")
+        error.http_status = status
+    return error_response(error, headers)
 
 
 def _unexpected_error(request: Request, exc: Exception) -> Response:
     # Starlette re-raises the exception after this response is sent, and the
     # ASGI server logs it with its traceback: log nothing here, so it is
     # logged once.
-    body = {
-        "error_code": "INTERNAL_ERROR",
-        "message": "The server hit an unexpected error; its log has the details.",
-    }
-    return json_response(body, 500)
+    return internal_error_response()
 
 
 def create_app_from_env() -> Starlette:

@@ -26,6 +26,7 @@ __all__ = [
     "RequestTooLarge",
     "error_response",
     "file_response",
+    "internal_error_response",
     "json_response",
 ]
 
@@ -85,20 +86,23 @@ def error_response(
     exc: BaseException, headers: dict[str, str] | None = None
 ) -> Response:
     """Turn any exception raised while serving a request into MLflow's error body."""
-    if isinstance(exc, KilnError):
-        body = {"error_code": exc.error_code, "message": exc.message}
-        status = exc.http_status
-    else:
+    if not isinstance(exc, KilnError):
         logger.error("Unexpected error while serving a request", exc_info=exc)
-        body = {
-            "error_code": "INTERNAL_ERROR",
-            "message": "The server hit an unexpected error; its log has the details.",
-        }
-        status = 500
-    response = json_response(body, status)
+        return internal_error_response()
+    body = {"error_code": exc.error_code, "message": exc.message}
+    response = json_response(body, exc.http_status)
     if headers:
         response.headers.update(headers)
     return response
+
+
+def internal_error_response() -> Response:
+    """The generic 500 answer: it names no cause, the server log does."""
+    body = {
+        "error_code": "INTERNAL_ERROR",
+        "message": "The server hit an unexpected error; its log has the details.",
+    }
+    return json_response(body, 500)
 
 
 def safe_media_type(name: str) -> str:
