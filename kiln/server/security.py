@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kiln.errors import InvalidParameterValue, KilnError, PermissionDenied
+from kiln.server.responses import error_response
 
 __all__ = ["LOOPBACK_HOSTS", "SecurityMiddleware", "split_host"]
 
@@ -108,43 +110,59 @@ class SecurityMiddleware:
             return
 
         host = _header(scope, b"host") or ""
-        if not self.is_allowed_host(host):
-            message = (
-                f"Host {host!r} is not allowed; start the server with "
-                "--allowed-hosts to accept it."
-            )
-            await _send_error(send, 403, "PERMISSION_DENIED", message)
-            return
-
-        method = scope["method"]
         origin = _header(scope, b"origin")
         origin_allowed = origin is not None and self.is_allowed_origin(origin, host)
-        if method == "OPTIONS" and origin is not None:
-            await self._answer_preflight(scope, send, origin, origin_allowed)
-            return
-        if method in STATE_CHANGING_METHODS:
-            refusal = self._refuse_write(scope, method, origin, origin_allowed)
-            if refusal is not None:
-                await _send_error(send, *refusal)
-                return
-
-        cors = (
-            [(b"access-control-allow-origin", origin.encode("latin-1"))]
-            if origin_allowed and origin
-            else []
-        )
+        extra = list(_SECURITY_HEADERS)
+        if origin is not None and origin_allowed:
+            extra += [(b"access-control-allow-origin", origin.encode("latin-1"))]
+            extra += [(b"vary", b"Origin")]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                headers.extend(_SECURITY_HEADERS)
-                if cors:
-                    headers.extend(cors)
-                    headers.append((b"vary", b"Origin"))
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        refusal = self._refusal(scope, host, origin, origin_allowed)
+        if refusal is not None:
+            await error_response(refusal)(scope, receive, send_with_headers)
+        elif scope["method"] == "OPTIONS" and origin is not None:
+            await _answer_preflight(scope, send_with_headers)
+        else:
+            await self.app(scope, receive, send_with_headers)
+
+    def _refusal(
+        self, scope: Scope, host: str, origin: str | None, origin_allowed: bool
+    ) -> KilnError | None:
+        """The error to answer this request with, or None to serve it."""
+        if not self.is_allowed_host(host):
+            return PermissionDenied(
+                f"Host {host!r} is not allowed; start the server with "
+                "--allowed-hosts to accept it."
+            )
+        method = scope["method"]
+        # Reads from another origin are served: without CORS headers the
+        # browser keeps the answer from the page.
+        guarded = method in STATE_CHANGING_METHODS or method == "OPTIONS"
+        if guarded and origin is not None and not origin_allowed:
+            return PermissionDenied(
+                f"Origin {origin!r} may not call this server; add it with "
+                "--cors-allowed-origins."
+            )
+        if method in STATE_CHANGING_METHODS and not self._is_json_or_exempt(scope):
+            content_type = _header(scope, b"content-type") or ""
+            return InvalidParameterValue(
+                f"Content-Type must be 'application/json' for {method} requests, "
+                f"got {content_type!r}."
+            )
+        return None
+
+    def _is_json_or_exempt(self, scope: Scope) -> bool:
+        if scope["method"] in _PREFLIGHTED_METHODS and scope["path"].startswith(
+            self.raw_body_prefixes
+        ):
+            return True
+        content_type = _header(scope, b"content-type") or ""
+        return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
     def is_allowed_host(self, host: str) -> bool:
         """Whether ``host`` (a Host header value) names this server."""
@@ -166,60 +184,19 @@ class SecurityMiddleware:
         same_origin = parts.netloc == host.strip().lower()
         return same_origin or split_host(parts.netloc)[0] in LOOPBACK_HOSTS
 
-    def _refuse_write(
-        self, scope: Scope, method: str, origin: str | None, origin_allowed: bool
-    ) -> tuple[int, str, str] | None:
-        if origin is not None and not origin_allowed:
-            message = (
-                f"Origin {origin!r} may not change data on this server; add it "
-                "with --cors-allowed-origins."
-            )
-            return 403, "PERMISSION_DENIED", message
-        if method in _PREFLIGHTED_METHODS and scope["path"].startswith(
-            self.raw_body_prefixes
-        ):
-            return None
-        content_type = _header(scope, b"content-type") or ""
-        if content_type.split(";", 1)[0].strip().lower() != "application/json":
-            message = (
-                f"Content-Type must be 'application/json' for {method} requests, "
-                f"got {content_type!r}."
-            )
-            return 400, "INVALID_PARAMETER_VALUE", message
-        return None
 
-    async def _answer_preflight(
-        self, scope: Scope, send: Send, origin: str, allowed: bool
-    ) -> None:
-        if not allowed:
-            message = (
-                f"Origin {origin!r} is not allowed; add it with --cors-allowed-origins."
-            )
-            await _send_error(send, 403, "PERMISSION_DENIED", message)
-            return
-        requested = _header(scope, b"access-control-request-headers")
-        headers = [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"access-control-allow-methods", _ALLOWED_METHODS.encode()),
-            (
-                b"access-control-allow-headers",
-                (requested or _DEFAULT_ALLOWED_HEADERS).encode("latin-1"),
-            ),
-            (b"access-control-max-age", _PREFLIGHT_MAX_AGE.encode()),
-            (b"vary", b"Origin"),
-            (b"content-length", b"0"),
-            *_SECURITY_HEADERS,
-        ]
-        await send({"type": "http.response.start", "status": 204, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-
-
-async def _send_error(send: Send, status: int, error_code: str, message: str) -> None:
-    body = orjson.dumps({"error_code": error_code, "message": message})
+async def _answer_preflight(scope: Scope, send: Send) -> None:
+    """Answer a CORS preflight from an allowed origin (the origin header and
+    the security headers are added by the caller's ``send``)."""
+    requested = _header(scope, b"access-control-request-headers")
     headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *_SECURITY_HEADERS,
+        (b"access-control-allow-methods", _ALLOWED_METHODS.encode()),
+        (
+            b"access-control-allow-headers",
+            (requested or _DEFAULT_ALLOWED_HEADERS).encode("latin-1"),
+        ),
+        (b"access-control-max-age", _PREFLIGHT_MAX_AGE.encode()),
+        (b"content-length", b"0"),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
