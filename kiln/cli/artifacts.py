@@ -17,7 +17,12 @@ run_id_option = click.option(
 
 @click.group()
 def artifacts() -> None:
-    """List, download and log a run's artifacts."""
+    """List, download and log a run's artifacts.
+
+    \b
+    Example:
+        kiln artifacts list -r 5c7a0e1f9d2b4c5e8f1a2b3c4d5e6f70
+    """
 
 
 @artifacts.command("list")

@@ -12,7 +12,12 @@ from kiln.cli.output import echo_json
 
 @click.group()
 def db() -> None:
-    """Create or upgrade a tracking database."""
+    """Create or upgrade a tracking database.
+
+    \b
+    Example:
+        kiln db upgrade sqlite:///kiln-data/kiln.db
+    """
 
 
 @db.command()

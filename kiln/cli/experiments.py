@@ -36,7 +36,12 @@ experiment_id_option = click.option(
 
 @click.group()
 def experiments() -> None:
-    """Create, search, rename, delete and restore experiments."""
+    """Create, search, rename, delete and restore experiments.
+
+    \b
+    Example:
+        kiln experiments search --output json
+    """
 
 
 @experiments.command()

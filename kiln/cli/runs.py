@@ -27,7 +27,12 @@ run_id_option = click.option(
 
 @click.group()
 def runs() -> None:
-    """List, describe, delete and restore runs."""
+    """List, describe, delete and restore runs.
+
+    \b
+    Example:
+        kiln runs list --experiment-id 1
+    """
 
 
 @runs.command("list")

@@ -42,7 +42,7 @@ def _leaf_commands() -> list[list[str]]:
     return paths
 
 
-@pytest.mark.parametrize("path", _leaf_commands(), ids=" ".join)
+@pytest.mark.parametrize("path", [[g] for g in GROUPS] + _leaf_commands(), ids=" ".join)
 def test_every_command_has_help_with_an_example(path: list[str]) -> None:
     result = run_plain(*path, "--help")
 
