@@ -266,3 +266,25 @@ def test_a_run_deleted_by_another_store_refuses_logs_at_once(
         other.close()
     with pytest.raises(InvalidParameterValue, match="active"):
         store.log_metric(run_id, Metric("m", 2.0, 2, 1))
+
+
+def test_log_batch_keeps_model_and_dataset_of_some_points(
+    store: SqlStore, run_id: str
+) -> None:
+    store.log_batch(
+        run_id,
+        metrics=[
+            Metric("m", 1.0, 1, 0),
+            Metric(
+                "m", NAN, 1, 1, model_id="m-1", dataset_name="d", dataset_digest="x"
+            ),
+        ],
+    )
+    first, second = store.get_metric_history(run_id, "m")
+    assert (first.model_id, first.dataset_name, first.dataset_digest) == (None,) * 3
+    assert (second.model_id, second.dataset_name, second.dataset_digest) == (
+        "m-1",
+        "d",
+        "x",
+    )
+    assert math.isnan(second.value) and math.isnan(_latest(store, run_id)["m"].value)

@@ -35,7 +35,13 @@ from kiln.store.base import (
 from kiln.store.sql.connections import HotConnections
 from kiln.store.sql.runs import raise_unless_active
 from kiln.store.sql.schema import metrics
-from kiln.store.sql.statements import MetricStatements, Params, compile_sql, metric_row
+from kiln.store.sql.statements import (
+    PLAIN_POINT,
+    MetricStatements,
+    Params,
+    compile_sql,
+    metric_row,
+)
 from kiln.validation import validate_key, validate_metric, validate_run_id
 
 _NAN = float("nan")
@@ -86,22 +92,55 @@ _COUNT = select(func.count()).select_from(metrics).where(*_OF_RUN_AND_KEY)
 _COUNT_IN_STEPS = _COUNT.where(*_IN_STEPS)
 
 
-def latest_rows(rows: Iterable[Params]) -> list[Params]:
-    """The latest point of each key among ``rows``.
+def point_rows(run_id: str, points: Sequence[Metric]) -> tuple[list[Any], bool]:
+    """Rows of ``metrics`` as tuples in FULL_POINT order, or PLAIN_POINT order
+    (the second item is False) when no point names a model or dataset."""
+    plain = all(
+        p.model_id is None and p.dataset_name is None and p.dataset_digest is None
+        for p in points
+    )
+    rows: list[Any] = []
+    append = rows.append
+    for p in points:
+        value = p.value
+        is_nan = value != value
+        stored = 0.0 if is_nan else value
+        if plain:
+            append((run_id, p.key, p.step, p.timestamp, stored, is_nan))
+        else:
+            model, name, digest = p.model_id, p.dataset_name, p.dataset_digest
+            append(
+                (
+                    run_id,
+                    p.key,
+                    p.step,
+                    p.timestamp,
+                    stored,
+                    is_nan,
+                    model,
+                    name,
+                    digest,
+                )
+            )
+    return rows, not plain
+
+
+def latest_rows(rows: Iterable[Sequence[Any]]) -> list[Params]:
+    """The latest point of each key among ``rows`` (PLAIN_POINT order first).
 
     Mirrors ``statements.upsert_latest_metric``: highest step, then
     timestamp, then a number before NaN, then value.
     """
-    best: dict[str, Params] = {}
+    best: dict[str, Sequence[Any]] = {}
     best_order: dict[str, tuple[int, int, bool, float]] = {}
     for row in rows:
-        key = row["key"]
-        order = (row["step"], row["timestamp"], not row["is_nan"], row["value"])
+        _, key, step, timestamp, value, is_nan = row[:6]
+        order = (step, timestamp, not is_nan, value)
         held = best_order.get(key)
         if held is None or order > held:
             best_order[key] = order
             best[key] = row
-    return list(best.values())
+    return [dict(zip(PLAIN_POINT, row[:6], strict=True)) for row in best.values()]
 
 
 _SETTERS = tuple(
@@ -265,10 +304,11 @@ class MetricLog:
         """Store points inside the caller's transaction (run already checked)."""
         if not points:
             return
-        rows = [metric_row(run_id, metric) for metric in points]
+        rows, full = point_rows(run_id, points)
+        sql = self._sql.insert_full_points if full else self._sql.insert_plain_points
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(self._sql.insert_metric, rows)
+            cursor.executemany(sql, rows)
             cursor.executemany(self._sql.upsert_latest, latest_rows(rows))
         finally:
             cursor.close()

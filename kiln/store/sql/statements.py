@@ -27,6 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import Insert
 
 from kiln.entities import LifecycleStage, Metric
+from kiln.errors import KilnError
 from kiln.store.sql.schema import latest_metrics, metrics, runs
 
 Params = dict[str, Any]
@@ -115,12 +116,41 @@ def insert_metric_if_active(dialect_name: str) -> Insert:
     return result
 
 
+# Positional parameter order of the batch inserts: a point without model or
+# dataset, and a full one.
+PLAIN_POINT = ("run_id", "key", "step", "timestamp", "value", "is_nan")
+FULL_POINT = (*PLAIN_POINT, "model_id", "dataset_name", "dataset_digest")
+
+
+def compile_positional(stmt: Any, dialect: Dialect, columns: Sequence[str]) -> str:
+    """The SQL text of an INSERT of ``columns``, taking tuples in that order.
+
+    Drivers bind a tuple faster than a dict, which counts at a thousand rows
+    per batch; columns left out are NULL, cheaper still than binding None.
+    """
+    if dialect.name == "sqlite":
+        positional: Dialect = sqlite.dialect()
+    else:
+        positional = type(dialect)(paramstyle="format")  # type: ignore[call-arg]
+    compiled = stmt.compile(dialect=positional, column_keys=list(columns))
+    if tuple(compiled.positiontup or ()) != tuple(columns):
+        raise KilnError(
+            f"The compiled insert binds {compiled.positiontup!r}, not {columns!r}."
+        )
+    return str(compiled)
+
+
 class MetricStatements:
     """The hot-path SQL of metric logging, compiled once per store."""
 
     def __init__(self, dialect: Dialect) -> None:
         name = dialect.name
-        self.insert_metric = compile_sql(insert_ignore(name, metrics), dialect)
+        self.insert_plain_points = compile_positional(
+            insert_ignore(name, metrics), dialect, PLAIN_POINT
+        )
+        self.insert_full_points = compile_positional(
+            insert_ignore(name, metrics), dialect, FULL_POINT
+        )
         self.insert_metric_if_active = compile_sql(
             insert_metric_if_active(name), dialect
         )
