@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiln.errors import StorageUnavailable
 from kiln.server.destination import LocalDestination
 from kiln.server.locations import ArtifactLocations
+from kiln.server.responses import ArtifactServingDisabled
 from kiln.store.base import TrackingStore
 
 __all__ = ["ServerContext"]
@@ -27,7 +27,7 @@ class ServerContext:
     def require_destination(self) -> LocalDestination:
         """The proxy storage; 503 when the server does not serve artifacts."""
         if self.destination is None:
-            raise StorageUnavailable(
+            raise ArtifactServingDisabled(
                 "This server does not serve artifacts; start it with "
                 "--serve-artifacts to use the artifact proxy."
             )

@@ -3,7 +3,10 @@
 Every error a route raises reaches :func:`error_response`: a
 :class:`~kiln.errors.KilnError` keeps its MLflow error code and HTTP status;
 anything else is logged once with its traceback and answered with a generic
-500, so no SQL text, stack trace or file-system path reaches a client.
+500, so no SQL text, stack trace or file-system path reaches a client. The
+store's own failures (a plain ``KilnError``, or ``StorageUnavailable``) keep
+their status but are answered with a generic message, since theirs names
+the database.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from typing import Any
 
 from starlette.responses import FileResponse, Response
 
-from kiln.errors import KilnError
+from kiln.errors import KilnError, StorageUnavailable
 from kiln.wire.encoding import dumps
 
 __all__ = [
     "EMPTY_JSON",
+    "ArtifactServingDisabled",
     "EndpointNotFound",
     "MethodNotAllowed",
     "RequestTooLarge",
@@ -56,6 +60,13 @@ class RequestTooLarge(KilnError):
     http_status = 413
 
 
+class ArtifactServingDisabled(KilnError):
+    """The artifact proxy is off (``--no-serve-artifacts``)."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
+    http_status = 503
+
+
 class EndpointNotFound(KilnError):
     """No route serves this path; MLflow clients read 404 as "not offered here"."""
 
@@ -89,6 +100,15 @@ def error_response(
     if not isinstance(exc, KilnError):
         logger.error("Unexpected error while serving a request", exc_info=exc)
         return internal_error_response()
+    if type(exc) is KilnError:
+        # A failure inside the store: its message may name the database.
+        logger.error("Store failure while serving a request: %s", exc.message)
+        return internal_error_response()
+    if isinstance(exc, StorageUnavailable):
+        logger.warning("Storage unavailable: %s", exc.message)
+        exc = StorageUnavailable(
+            "The tracking database is unavailable at the moment; try again later."
+        )
     body = {"error_code": exc.error_code, "message": exc.message}
     response = json_response(body, exc.http_status)
     if headers:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from kiln.entities import Experiment
+from kiln.errors import KilnError, StorageUnavailable
 from kiln.server.security import split_host
 
 from .conftest import API, ApiClient, MakeClient, assert_error, send_raw
@@ -243,14 +244,18 @@ def test_wrong_method_is_405(client: ApiClient) -> None:
 class _BrokenStore:
     """A store whose reads fail the way a driver bug would."""
 
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
     def get_experiment(self, experiment_id: str) -> Experiment:
-        raise RuntimeError("SELECT secret FROM experiments at /srv/kiln/kiln.db")
+        raise self.error
 
 
 def test_unexpected_errors_are_generic_500_and_logged(
     make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = make_client(store=_BrokenStore())
+    error = RuntimeError("SELECT secret FROM experiments at /srv/kiln/kiln.db")
+    client = make_client(store=_BrokenStore(error))
 
     response = client.get(f"{API}/experiments/get", params={"experiment_id": "1"})
 
@@ -260,6 +265,37 @@ def test_unexpected_errors_are_generic_500_and_logged(
     records = [r for r in caplog.records if r.exc_info]
     assert len(records) == 1
     assert "SELECT secret" in str(records[0].exc_info[1])  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (
+            KilnError("The database at 'sqlite:////srv/kiln.db' failed."),
+            500,
+            "INTERNAL_ERROR",
+        ),
+        (
+            StorageUnavailable("The database at 'sqlite:////srv/kiln.db' is locked."),
+            503,
+            "TEMPORARILY_UNAVAILABLE",
+        ),
+    ],
+)
+def test_store_failures_do_not_reveal_the_database(
+    make_client: MakeClient,
+    caplog: pytest.LogCaptureFixture,
+    error: KilnError,
+    status: int,
+    code: str,
+) -> None:
+    client = make_client(store=_BrokenStore(error))
+
+    response = client.get(f"{API}/experiments/get", params={"experiment_id": "1"})
+
+    assert_error(response, status, code)
+    assert "/srv" not in response.text
+    assert any("/srv/kiln.db" in record.getMessage() for record in caplog.records)
 
 
 @pytest.mark.parametrize(
