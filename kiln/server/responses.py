@@ -100,7 +100,7 @@ def error_response(
     if not isinstance(exc, KilnError):
         logger.error("Unexpected error while serving a request", exc_info=exc)
         return internal_error_response()
-    if type(exc) is KilnError:
+    if type(exc) is KilnError and exc.error_code == KilnError.error_code:
         # A failure inside the store: its message may name the database.
         logger.error("Store failure while serving a request: %s", exc.message)
         return internal_error_response()
