@@ -120,15 +120,16 @@ class ServerConfig:
             return None
 
         serve = read("serve_artifacts")
+        serve_artifacts = serve is None or _parse_bool(
+            _ENV["serve_artifacts"][0], serve
+        )
         return cls(
             backend_store_uri=read("backend_store_uri") or DEFAULT_BACKEND_STORE_URI,
             default_artifact_root=read("default_artifact_root"),
             artifacts_destination=(
                 read("artifacts_destination") or DEFAULT_ARTIFACTS_DESTINATION
             ),
-            serve_artifacts=True
-            if serve is None
-            else _parse_bool(_ENV["serve_artifacts"][0], serve),
+            serve_artifacts=serve_artifacts,
             allowed_hosts=split_list(read("allowed_hosts")),
             cors_allowed_origins=split_list(read("cors_allowed_origins")),
             static_prefix=normalize_static_prefix(read("static_prefix")),
