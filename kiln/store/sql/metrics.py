@@ -40,7 +40,6 @@ from kiln.store.sql.statements import (
     MetricStatements,
     Params,
     compile_sql,
-    metric_row,
 )
 from kiln.validation import validate_key, validate_metric, validate_run_id
 
@@ -212,16 +211,25 @@ class MetricLog:
         if not self._is_plain_point(metric):
             validate_metric(metric)
             _remember(self._known_keys, metric.key)
-        row = metric_row(run_id, metric)
+        value = metric.value
+        is_nan = value != value
+        stored = 0.0 if is_nan else value
+        point = (run_id, metric.key, metric.step, metric.timestamp, stored, is_nan)
+        extra = (metric.model_id, metric.dataset_name, metric.dataset_digest)
         sql = self._sql
+        args: tuple[object, ...]
+        if extra == (None, None, None):
+            insert, args = sql.insert_plain_point_if_active, (*point, run_id)
+        else:
+            insert, args = sql.insert_full_point_if_active, (*point, *extra, run_id)
         connection, cursor = self._connections.acquire()
         failed = True
         try:
             if sql.begin is not None:
                 cursor.execute(sql.begin)
-            cursor.execute(sql.insert_metric_if_active, row)
+            cursor.execute(insert, args)
             if cursor.rowcount:
-                cursor.execute(sql.upsert_latest, row)
+                cursor.execute(sql.upsert_latest_point, point)
             else:
                 # Nothing landed: the run is missing or deleted, or this very
                 # point was logged before (which changes nothing).

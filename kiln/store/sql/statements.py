@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import Insert
 
-from kiln.entities import LifecycleStage, Metric
+from kiln.entities import LifecycleStage
 from kiln.errors import KilnError
 from kiln.store.sql.schema import latest_metrics, metrics, runs
 
@@ -97,21 +97,20 @@ def compile_sql(stmt: Any, dialect: Dialect) -> str:
     return str(stmt.compile(dialect=dialect))
 
 
-def insert_metric_if_active(dialect_name: str) -> Insert:
-    """INSERT of one point that lands only while the run is active.
+def insert_metric_if_active(dialect_name: str, columns: Sequence[str]) -> Insert:
+    """INSERT of one point's ``columns`` that lands only while the run is active.
 
     Folding the run's state into the insert saves a statement per logged
-    point; when no row lands the caller finds out why.
+    point; when no row lands the caller finds out why. The run id is bound
+    twice: as a column and in the check.
     """
-    point = select(*[bindparam(c.name, type_=c.type) for c in metrics.c]).where(
+    point = select(*[bindparam(c, type_=metrics.c[c].type) for c in columns]).where(
         exists().where(
             runs.c.run_id == bindparam("run_id", type_=runs.c.run_id.type),
             runs.c.lifecycle_stage == literal_column(f"'{LifecycleStage.ACTIVE}'"),
         )
     )
-    stmt = dialect_insert(dialect_name, metrics).from_select(
-        [c.name for c in metrics.c], point
-    )
+    stmt = dialect_insert(dialect_name, metrics).from_select(list(columns), point)
     result: Insert = stmt.on_conflict_do_nothing()
     return result
 
@@ -122,20 +121,23 @@ PLAIN_POINT = ("run_id", "key", "step", "timestamp", "value", "is_nan")
 FULL_POINT = (*PLAIN_POINT, "model_id", "dataset_name", "dataset_digest")
 
 
-def compile_positional(stmt: Any, dialect: Dialect, columns: Sequence[str]) -> str:
-    """The SQL text of an INSERT of ``columns``, taking tuples in that order.
+def compile_positional(
+    stmt: Any, dialect: Dialect, order: Sequence[str], columns: Sequence[str] = ()
+) -> str:
+    """The SQL text of ``stmt`` taking a tuple of parameters in ``order``.
 
     Drivers bind a tuple faster than a dict, which counts at a thousand rows
-    per batch; columns left out are NULL, cheaper still than binding None.
+    per batch; an INSERT limited to ``columns`` leaves the others NULL,
+    cheaper still than binding None.
     """
     if dialect.name == "sqlite":
         positional: Dialect = sqlite.dialect()
     else:
         positional = type(dialect)(paramstyle="format")  # type: ignore[call-arg]
-    compiled = stmt.compile(dialect=positional, column_keys=list(columns))
-    if tuple(compiled.positiontup or ()) != tuple(columns):
+    compiled = stmt.compile(dialect=positional, column_keys=list(columns) or None)
+    if tuple(compiled.positiontup or ()) != tuple(order):
         raise KilnError(
-            f"The compiled insert binds {compiled.positiontup!r}, not {columns!r}."
+            f"The compiled statement binds {compiled.positiontup!r}, not {order!r}."
         )
     return str(compiled)
 
@@ -145,14 +147,23 @@ class MetricStatements:
 
     def __init__(self, dialect: Dialect) -> None:
         name = dialect.name
+        ignore = insert_ignore(name, metrics)
         self.insert_plain_points = compile_positional(
-            insert_ignore(name, metrics), dialect, PLAIN_POINT
+            ignore, dialect, PLAIN_POINT, PLAIN_POINT
         )
         self.insert_full_points = compile_positional(
-            insert_ignore(name, metrics), dialect, FULL_POINT
+            ignore, dialect, FULL_POINT, FULL_POINT
         )
-        self.insert_metric_if_active = compile_sql(
-            insert_metric_if_active(name), dialect
+        self.insert_plain_point_if_active = compile_positional(
+            insert_metric_if_active(name, PLAIN_POINT),
+            dialect,
+            (*PLAIN_POINT, "run_id"),
+        )
+        self.insert_full_point_if_active = compile_positional(
+            insert_metric_if_active(name, FULL_POINT), dialect, (*FULL_POINT, "run_id")
+        )
+        self.upsert_latest_point = compile_positional(
+            upsert_latest_metric(name), dialect, PLAIN_POINT, PLAIN_POINT
         )
         self.upsert_latest = compile_sql(upsert_latest_metric(name), dialect)
         self.select_run_stage = compile_sql(
@@ -160,20 +171,3 @@ class MetricStatements:
             dialect,
         )
         self.begin = "BEGIN IMMEDIATE" if name == "sqlite" else None
-
-
-def metric_row(run_id: str, metric: Metric) -> Params:
-    """The row of ``metrics`` for one point, NaN stored as 0 with ``is_nan``."""
-    value = metric.value
-    is_nan = value != value
-    return {
-        "run_id": run_id,
-        "key": metric.key,
-        "step": metric.step,
-        "timestamp": metric.timestamp,
-        "value": 0.0 if is_nan else float(value),
-        "is_nan": is_nan,
-        "model_id": metric.model_id,
-        "dataset_name": metric.dataset_name,
-        "dataset_digest": metric.dataset_digest,
-    }
