@@ -92,8 +92,8 @@ _COUNT_IN_STEPS = _COUNT.where(*_IN_STEPS)
 
 
 def point_rows(run_id: str, points: Sequence[Metric]) -> tuple[list[Any], bool]:
-    """Rows of ``metrics`` as tuples in FULL_POINT order, or PLAIN_POINT order
-    (the second item is False) when no point names a model or dataset."""
+    """Rows of ``metrics`` as tuples, and whether they are in FULL_POINT order;
+    when no point names a model or dataset they are in PLAIN_POINT order."""
     plain = all(
         p.model_id is None and p.dataset_name is None and p.dataset_digest is None
         for p in points
@@ -124,7 +124,7 @@ def point_rows(run_id: str, points: Sequence[Metric]) -> tuple[list[Any], bool]:
     return rows, not plain
 
 
-def latest_rows(rows: Iterable[Sequence[Any]]) -> list[Params]:
+def latest_rows(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
     """The latest point of each key among ``rows`` (PLAIN_POINT order first).
 
     Mirrors ``statements.upsert_latest_metric``: highest step, then
@@ -139,7 +139,7 @@ def latest_rows(rows: Iterable[Sequence[Any]]) -> list[Params]:
         if held is None or order > held:
             best_order[key] = order
             best[key] = row
-    return [dict(zip(PLAIN_POINT, row[:6], strict=True)) for row in best.values()]
+    return [row[: len(PLAIN_POINT)] for row in best.values()]
 
 
 _SETTERS = tuple(
@@ -332,7 +332,7 @@ class MetricLog:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(sql, rows)
-            cursor.executemany(self._sql.upsert_latest, latest_rows(rows))
+            cursor.executemany(self._sql.upsert_latest_point, latest_rows(rows))
         finally:
             cursor.close()
 

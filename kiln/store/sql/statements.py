@@ -165,7 +165,6 @@ class MetricStatements:
         self.upsert_latest_point = compile_positional(
             upsert_latest_metric(name), dialect, PLAIN_POINT, PLAIN_POINT
         )
-        self.upsert_latest = compile_sql(upsert_latest_metric(name), dialect)
         self.select_run_stage = compile_sql(
             select(runs.c.lifecycle_stage).where(runs.c.run_id == bindparam("run_id")),
             dialect,
