@@ -87,6 +87,7 @@ def create_app(
             allowed_hosts=allowed_hosts,
             cors_allowed_origins=cors_allowed_origins,
             raw_body_prefixes=proxy.proxy_prefixes(prefix),
+            any_host_paths=[f"{prefix}/health"],
         ),
         Middleware(FixedPathDispatch, routes=routes),
     ]

@@ -33,17 +33,31 @@ def test_split_host(host: str, expected: tuple[str, str | None]) -> None:
     "host", ["localhost", "localhost:5000", "127.0.0.1:80", "[::1]:5000"]
 )
 def test_loopback_hosts_are_allowed(client: ApiClient, host: str) -> None:
-    response = client.get("/health", headers={"Host": host})
+    response = client.get("/version", headers={"Host": host})
 
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("host", ["evil.example.com", "localhost.evil.com", ""])
 def test_other_hosts_are_refused_403(client: ApiClient, host: str) -> None:
-    status, body = send_raw(client.app, "GET", "/health", headers={"host": host})
+    status, body = send_raw(client.app, "GET", "/version", headers={"host": host})
 
     assert status == 403
     assert b"PERMISSION_DENIED" in body
+
+
+def test_health_answers_probes_by_ip_address(client: ApiClient) -> None:
+    status, body = send_raw(client.app, "GET", "/health", headers={"host": "10.1.2.3"})
+    api, _ = send_raw(
+        client.app,
+        "GET",
+        "/api/2.0/mlflow/experiments/get",
+        query="experiment_id=0",
+        headers={"host": "10.1.2.3"},
+    )
+
+    assert (status, body) == (200, b"OK")
+    assert api == 403
 
 
 @pytest.mark.parametrize(
@@ -62,7 +76,7 @@ def test_configured_hosts(
 ) -> None:
     client = make_client(allowed_hosts=allowed)
 
-    response = client.get("/health", headers={"Host": host})
+    response = client.get("/version", headers={"Host": host})
 
     assert response.status_code == status
 
