@@ -239,9 +239,12 @@ class MetricLog:
             connection.commit()
             failed = False
         finally:
-            if failed:
-                connection.rollback()
-            self._connections.release(connection, failed)
+            try:
+                if failed:
+                    connection.rollback()
+            finally:
+                # A connection whose rollback failed is dropped, not reused.
+                self._connections.release(connection, failed)
 
     def _is_plain_point(self, metric: Metric) -> bool:
         # The common case checked in a few operations: a key validated

@@ -70,7 +70,15 @@ class SqlStore:
 
     ``db_uri`` is ``sqlite:///path/to/kiln.db`` or
     ``postgresql://user@host/db``; new experiments keep their artifacts under
-    ``<default_artifact_root>/<experiment_id>``.
+    ``<default_artifact_root>/<experiment_id>``, runs under
+    ``<experiment location>/<run_id>/artifacts``.
+
+    As in MLflow, a finished (or failed, or killed) run still accepts
+    metrics, params and tags; only a deleted run refuses them. A run's latest
+    metric value is the point with the highest step, then timestamp, then
+    value, where a number counts as later than NaN at the same step and
+    timestamp. The store is safe to share between threads; other processes
+    may use the same database at the same time.
     """
 
     def __init__(self, db_uri: str, default_artifact_root: str) -> None:
