@@ -116,9 +116,11 @@ class SecurityMiddleware:
         origin = _header(scope, b"origin")
         origin_allowed = origin is not None and self.is_allowed_origin(origin, host)
         extra = list(_SECURITY_HEADERS)
+        if origin is not None:
+            # The answer depends on the origin, so caches must key on it.
+            extra.append((b"vary", b"Origin"))
         if origin is not None and origin_allowed:
-            extra += [(b"access-control-allow-origin", origin.encode("latin-1"))]
-            extra += [(b"vary", b"Origin")]
+            extra.append((b"access-control-allow-origin", origin.encode("latin-1")))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
