@@ -17,6 +17,9 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 
+# Uploads are written under the repository's own temporary prefix, so its
+# listings hide them until they are renamed into place.
+from kiln.artifacts.local import _TEMP_PREFIX as TEMP_PREFIX
 from kiln.artifacts.local import LocalRepository
 from kiln.artifacts.paths import (
     join_safely,
@@ -35,8 +38,6 @@ __all__ = ["LocalDestination", "open_destination"]
 
 logger = logging.getLogger(__name__)
 
-# Listings of LocalRepository hide files with this prefix: half-written uploads.
-TEMP_PREFIX = ".kiln-tmp-"
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 # Body chunks are gathered up to this size before a worker thread writes them.
 _WRITE_BUFFER = 1024 * 1024

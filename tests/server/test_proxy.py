@@ -225,3 +225,19 @@ def test_uploaded_files_get_the_usual_mode(
     client.put(f"{PROXY}/mode.txt", content=b"x")
 
     assert stat.S_IMODE((artifacts_root / "mode.txt").stat().st_mode) == 0o666 & ~umask
+
+
+def test_listing_hides_uploads_in_progress(
+    client: ApiClient, artifacts_root: Path
+) -> None:
+    from kiln.server.destination import TEMP_PREFIX
+
+    (artifacts_root / "run").mkdir()
+    (artifacts_root / "run" / f"{TEMP_PREFIX}0123").write_bytes(b"half")
+    client.put(f"{PROXY}/run/done.txt", content=b"all")
+
+    response = client.get(PROXY, params={"path": "run"})
+
+    assert response.json() == {
+        "files": [{"path": "done.txt", "is_dir": False, "file_size": 3}]
+    }
