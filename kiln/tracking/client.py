@@ -289,7 +289,12 @@ class KilnClient:
     def _repository(self, run_id: str) -> Repository:
         from kiln.artifacts import get_repository
 
-        return get_repository(self._artifact_root(run_id))
+        # A REST store lends its server connection, so mlflow-artifacts:/
+        # roots resolve against the server the run came from.
+        http = getattr(self.store, "http", None)
+        return get_repository(
+            self._artifact_root(run_id), tracking_uri=self.tracking_uri, http=http
+        )
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
         """The URI of the run's artifact root, or of a path under it."""

@@ -27,10 +27,9 @@ def test_local_roots_give_a_local_repository(tmp_path: Path, form: str) -> None:
 @pytest.mark.parametrize(
     ("uri", "scheme"),
     [
-        ("s3://bucket/prefix", "s3"),
-        ("mlflow-artifacts:/0/abc/artifacts", "mlflow-artifacts"),
-        ("https://example.com/artifacts", "https"),
         ("GS://bucket/x", "gs"),
+        ("wasbs://container@account.blob.core.windows.net/x", "wasbs"),
+        ("hdfs://namenode/x", "hdfs"),
     ],
 )
 def test_other_schemes_are_not_implemented(uri: str, scheme: str) -> None:
