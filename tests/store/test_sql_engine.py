@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -108,3 +109,21 @@ def test_random_run_names_are_readable_and_varied() -> None:
         adjective, animal, number = name.split("-")
         assert adjective.isalpha() and animal.isalpha()
         assert 0 <= int(number) < 1000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_starts_without_the_parents_connections(db_uri: str) -> None:
+    engine = create_db_engine(db_uri)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if engine.pool.checkedin() == 0 else 1)  # type: ignore[attr-defined]
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        with engine.connect() as connection:  # the parent's are still good
+            assert connection.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -288,3 +289,24 @@ def test_log_batch_keeps_model_and_dataset_of_some_points(
         "x",
     )
     assert math.isnan(second.value) and math.isnan(_latest(store, run_id)["m"].value)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_logs_through_connections_of_its_own(
+    store: SqlStore, run_id: str
+) -> None:
+    store.log_metric(run_id, Metric("m", 1.0, 1, 0))  # the parent holds connections
+    store.get_run(run_id)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            store.log_metric(run_id, Metric("m", 2.0, 2, 1))
+            store.log_batch(run_id, metrics=[Metric("m", 3.0, 3, 2)])
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.log_metric(run_id, Metric("m", 4.0, 4, 3))
+    assert _history_values(store, run_id, "m") == [1.0, 2.0, 3.0, 4.0]

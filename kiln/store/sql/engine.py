@@ -8,7 +8,9 @@ connection is tuned here so the rest of the store can assume one behaviour.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,8 +72,27 @@ def create_db_engine(db_uri: str) -> Engine:
     """
     url = parse_db_uri(db_uri)
     if url.drivername == "sqlite":
-        return _create_sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = _create_sqlite_engine(url)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if not is_memory_sqlite(url):
+        _forget_connections_after_fork(engine)
+    return engine
+
+
+def _forget_connections_after_fork(engine: Engine) -> None:
+    # A forked child (a data loader worker, say) must not share its parent's
+    # open connections: both would write through one SQLite handle or one
+    # PostgreSQL socket. The child drops its copies, without closing them
+    # under the parent, and opens its own on first use.
+    reference = weakref.ref(engine)
+
+    def forget() -> None:
+        forked = reference()
+        if forked is not None:
+            forked.dispose(close=False)
+
+    os.register_at_fork(after_in_child=forget)
 
 
 def _create_sqlite_engine(url: URL) -> Engine:
