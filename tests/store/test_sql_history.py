@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from kiln.entities import Metric
-from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
+from kiln.errors import InvalidParameterValue
 from kiln.search.paging import decode_page_token
 from kiln.store.sql.metrics import sample_indices
 from kiln.store.sql.store import SqlStore
@@ -64,9 +64,10 @@ def test_history_without_max_results_returns_everything(store: SqlStore) -> None
     assert history.token is None
 
 
-def test_history_of_unknown_key_is_empty(store: SqlStore) -> None:
+def test_history_of_unknown_key_or_run_is_empty(store: SqlStore) -> None:
     run_id = _run_with_points(store, 2)
     assert store.get_metric_history(run_id, "other") == []
+    assert store.get_metric_history("f" * 32, "m") == []
 
 
 @pytest.mark.parametrize(
@@ -76,7 +77,7 @@ def test_history_of_unknown_key_is_empty(store: SqlStore) -> None:
         ({"max_results": -1}, InvalidParameterValue),
         ({"page_token": "not a token"}, InvalidParameterValue),
         ({"metric_key": "../x"}, InvalidParameterValue),
-        ({"run_id": "f" * 32}, ResourceDoesNotExist),
+        ({"run_id": "../x"}, InvalidParameterValue),
     ],
 )
 def test_history_refuses_bad_requests(

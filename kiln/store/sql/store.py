@@ -326,8 +326,9 @@ class SqlStore:
             validate_max_results(max_results, _HISTORY_PAGE_MAX, "metric history")
         offset = decode_page_token(page_token)
         limit = None if max_results is None else max_results + 1
+        validate_run_id(run_id)
+        # As in MLflow, an unknown run has an empty history rather than none.
         with self._read() as connection:
-            runs_sql.get_run_info(connection, run_id)
             points = self._metrics.read_history(
                 connection, run_id, metric_key, offset, limit
             )
