@@ -15,6 +15,7 @@ from types import TracebackType
 
 from kiln.entities import Run, RunData, RunInfo, RunInputs, RunOutputs, RunStatus
 from kiln.errors import KilnError
+from kiln.tracking import batching
 from kiln.tracking.client import KilnClient
 
 __all__ = [
@@ -121,14 +122,15 @@ def end(active: ActiveRun, status: str = RunStatus.FINISHED) -> None:
     """End ``active`` and any run nested in it that is still open.
 
     Does nothing if ``active`` has already ended (say, by ``end_run`` inside
-    its ``with`` block). The runs leave the stack even when the store
-    refuses to end one, so the program can start the next; the first such
-    error is raised once every run has been tried.
+    its ``with`` block). Ending a run sends the logging still queued for it
+    (see :mod:`kiln.tracking.batching`). The runs leave the stack even when
+    the store refuses to end one, or reports logging it could not store, so
+    the program can start the next; the first such error is raised once
+    every run has been tried.
     """
     with lock:
         if active not in _stack:
             return
-        flush_pending_logging()
         index = _stack.index(active)
         ending = _stack[index:]
         del _stack[index:]
@@ -144,12 +146,13 @@ def end(active: ActiveRun, status: str = RunStatus.FINISHED) -> None:
 
 
 def flush_pending_logging() -> None:
-    """Hand every queued metric, param and tag to the store before returning.
+    """Hand every queued metric, param and tag to the store before returning,
+    then raise what the store refused (see :mod:`kiln.tracking.batching`).
 
-    This is the one place background batching hooks into: ``end_run``,
-    ``kiln.flush()`` and interpreter exit call it. Logging is synchronous
-    today, so nothing is ever queued and it returns at once.
+    ``kiln.flush()`` calls it; ending a run flushes that run's logging. With
+    a local database logging is synchronous and this returns at once.
     """
+    batching.flush()
 
 
 def active_experiment(tracking_uri: str) -> str | None:
@@ -165,6 +168,9 @@ def set_active_experiment(tracking_uri: str, experiment_id: str) -> None:
 
 
 def _end_all_at_exit() -> None:
+    # Queued logging goes first, its failures logged as such, so they are
+    # not reported as failures to end a run.
+    batching.flush_at_exit()
     if not _stack:
         return
     outermost = _stack[0]

@@ -35,7 +35,7 @@ from kiln.store.base import (
     SEARCH_RUNS_DEFAULT,
     TrackingStore,
 )
-from kiln.tracking import artifact_files
+from kiln.tracking import artifact_files, batching
 from kiln.tracking.batches import split_batch
 from kiln.tracking.config import get_tracking_uri
 from kiln.tracking.context import TAG_RUN_NAME, TAG_USER, current_user
@@ -95,7 +95,9 @@ class KilnClient:
         self, tracking_uri: str | None = None, store: TrackingStore | None = None
     ) -> None:
         self.tracking_uri = tracking_uri or get_tracking_uri()
-        self.store = store if store is not None else get_store(self.tracking_uri)
+        store = store if store is not None else get_store(self.tracking_uri)
+        # Against a server, metrics, params and tags are sent in the background.
+        self.store = batching.wrap(store)
         self._artifact_uris: dict[str, str] = {}
 
     # -- experiments --------------------------------------------------------
@@ -185,7 +187,11 @@ class KilnClient:
     def set_terminated(
         self, run_id: str, status: str = RunStatus.FINISHED, end_time: int | None = None
     ) -> None:
-        """End a run with ``status`` (FINISHED, FAILED or KILLED) at ``end_time``."""
+        """End a run with ``status`` (FINISHED, FAILED or KILLED) at ``end_time``.
+
+        Against a server, logging still queued for the run is sent first, and
+        what the server refused is raised once the run has ended.
+        """
         end = now_ms() if end_time is None else int(end_time)
         self.store.update_run_info(run_id, status, end, None)
 
