@@ -266,7 +266,10 @@ class HttpRepository:
 
         response = self.http.send(build, idempotent=True)
         self.http.raise_for_error(response)
-        body = loads(response.content) if response.content.strip() else {}
+        try:
+            body = loads(response.content) if response.content.strip() else {}
+        except KilnError:
+            body = None
         if not isinstance(body, dict):
             raise KilnError(
                 f"The artifact proxy answered a listing of {relative!r} with "

@@ -95,10 +95,10 @@ class _Failure:
             ("metrics", [m.key for m in self.call.metrics]),
         ]
         parts = [f"{kind} {_keys(keys)}" for kind, keys in kinds if keys]
+        items = " and ".join([", ".join(parts[:-1]), parts[-1]] if parts[1:] else parts)
         reason = getattr(self.error, "message", None) or repr(self.error)
         return (
-            f"Could not log {', '.join(parts)} to run {self.call.run_id!r}: "
-            f"{reason.rstrip('.')}"
+            f"Could not log {items} to run {self.call.run_id!r}: {reason.rstrip('.')}"
         )
 
 
