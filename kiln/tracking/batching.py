@@ -393,6 +393,9 @@ class BatchingStore:
         return info
 
     def __getattr__(self, name: str) -> Any:
+        if name == "wrapped":
+            # Only reached before __init__ ran (a copy or unpickling).
+            raise AttributeError(name)
         attribute = getattr(self.wrapped, name)
         if not callable(attribute):
             return attribute
