@@ -51,6 +51,58 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def find_mlflow_python() -> str | None:
+    """The Python of the stock MLflow environment, or None when there is none.
+
+    ``KILN_MLFLOW_PYTHON`` names it; else the ``python`` beside the
+    ``KILN_MLFLOW_SERVER`` executable; else ``.venv-mlflow`` in the checkout,
+    which ``scripts/install-mlflow`` creates.
+    """
+    named = os.environ.get("KILN_MLFLOW_PYTHON")
+    if named:
+        return named if Path(named).exists() else None
+    server = os.environ.get("KILN_MLFLOW_SERVER")
+    candidates = [Path(server).with_name("python")] if server else []
+    candidates.append(REPO_ROOT / ".venv-mlflow" / "bin" / "python")
+    return next((str(c) for c in candidates if c.exists()), None)
+
+
+def require_mlflow_python() -> str:
+    """Like find_mlflow_python, but skips the test (or fails under
+    ``KILN_REQUIRE_SERVICES=1``) when MLflow is missing."""
+    found = find_mlflow_python()
+    if found is None:
+        _skip_or_fail(
+            "No Python with the stock mlflow: run scripts/install-mlflow or set "
+            "KILN_MLFLOW_PYTHON."
+        )
+    return str(found)
+
+
+def require_mlflow_executable() -> str:
+    """The ``mlflow`` command of the stock MLflow environment."""
+    named = os.environ.get("KILN_MLFLOW_SERVER")
+    executable = (
+        Path(named) if named else Path(require_mlflow_python()).with_name("mlflow")
+    )
+    if not executable.exists():
+        _skip_or_fail(f"No mlflow executable at {executable}; set KILN_MLFLOW_SERVER.")
+    return str(executable)
+
+
+@pytest.fixture(scope="session")
+def mlflow_python() -> str:
+    return require_mlflow_python()
+
+
+@pytest.fixture(scope="session")
+def mlflow_executable() -> str:
+    return require_mlflow_executable()
+
+
 def create_pg_database(prefix: str = "kiln_test") -> str:
     """Create an empty database on the test server and return its name."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"

@@ -137,7 +137,9 @@ def flush() -> None:
     """Wait until logging queued for background delivery has reached the store.
 
     Embedded stores write synchronously, so this returns at once; with
-    background batching to a server it blocks until the queue is empty.
+    background batching to a server it blocks until the queue is empty, and
+    raises the Kiln error of any batch the server refused since the last
+    flush (naming the run and the keys).
     """
     active.flush_pending_logging()
 

@@ -1,14 +1,13 @@
 """Kiln's client against a stock MLflow server: artifacts through its proxy
 and metrics, params and tags through background log-batch requests.
 
-The server is the ``mlflow`` executable named by ``KILN_MLFLOW_SERVER``, else
-the first on ``PATH``; without one these tests are skipped, saying so.
+The server comes from the stock MLflow environment found by the
+``mlflow_executable`` fixture (``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -28,16 +27,11 @@ from .conftest import free_port
 pytestmark = pytest.mark.slow
 
 
-def _mlflow() -> str:
-    named = os.environ.get("KILN_MLFLOW_SERVER") or shutil.which("mlflow")
-    if not named or not Path(named).exists():
-        pytest.skip("No mlflow server: set KILN_MLFLOW_SERVER or put mlflow on PATH.")
-    return named
-
-
 @pytest.fixture(scope="module")
-def mlflow_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    executable = _mlflow()
+def mlflow_url(
+    tmp_path_factory: pytest.TempPathFactory, mlflow_executable: str
+) -> Iterator[str]:
+    executable = mlflow_executable
     root = tmp_path_factory.mktemp("mlflow")
     port = free_port()
     log = (root / "server.log").open("wb")

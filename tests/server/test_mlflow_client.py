@@ -1,7 +1,8 @@
 """The stock ``mlflow`` client against ``kiln server``.
 
-The client runs in its own virtual environment (``/work/mlflow-venv`` or
-``$KILN_MLFLOW_PYTHON``), since Kiln never imports mlflow.
+The client runs in its own virtual environment (``.venv-mlflow``, made by
+``scripts/install-mlflow``, or ``$KILN_MLFLOW_PYTHON``), since Kiln never
+imports mlflow.
 """
 
 from __future__ import annotations
@@ -14,21 +15,17 @@ import pytest
 
 from .processes import running_server
 
-MLFLOW_PYTHON = Path(
-    os.environ.get("KILN_MLFLOW_PYTHON", "/work/mlflow-venv/bin/python")
-)
 FLOW = Path(__file__).with_name("scripts") / "mlflow_client_flow.py"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not MLFLOW_PYTHON.exists(), reason="no Python with mlflow installed"
-)
-def test_mlflow_client_tracks_runs_and_artifacts_through_kiln(tmp_path: Path) -> None:
+def test_mlflow_client_tracks_runs_and_artifacts_through_kiln(
+    tmp_path: Path, mlflow_python: str
+) -> None:
     env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
     with running_server(tmp_path) as (base_url, _):
         result = subprocess.run(
-            [str(MLFLOW_PYTHON), str(FLOW), base_url],
+            [mlflow_python, str(FLOW), base_url],
             capture_output=True,
             text=True,
             env=env,

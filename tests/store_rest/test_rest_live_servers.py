@@ -2,19 +2,15 @@
 
 Each server is started once per test session on a free port with a throwaway
 SQLite database. Kiln's is ``python -m kiln.cli server``. MLflow's comes from
-the ``mlflow`` executable named by ``KILN_MLFLOW_SERVER``, else the first
-``mlflow`` on ``PATH``; its tests are skipped, saying so, when neither exists.
-Kiln never imports mlflow: it lives in a separate environment, for example::
-
-    python -m venv .mlflow-venv && .mlflow-venv/bin/pip install mlflow
-    KILN_MLFLOW_SERVER=.mlflow-venv/bin/mlflow pytest tests/store_rest -m slow
+the stock MLflow environment found by the ``mlflow_executable`` fixture
+(``tests/conftest.py``; ``scripts/install-mlflow`` creates it). Kiln never
+imports mlflow: it lives in a separate environment.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -54,13 +50,6 @@ _START_TIMEOUT = 90.0
 _MAX_DOUBLE = 1.7976931348623157e308
 
 
-def _mlflow_executable() -> str | None:
-    named = os.environ.get("KILN_MLFLOW_SERVER")
-    if named:
-        return named if Path(named).exists() else None
-    return shutil.which("mlflow")
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -97,7 +86,9 @@ class Server(NamedTuple):
     url: str
 
 
-def _server_command(kind: str, root: Path, port: int) -> list[str]:
+def _server_command(
+    kind: str, root: Path, port: int, request: pytest.FixtureRequest
+) -> list[str]:
     if kind == "kiln":
         return [
             sys.executable, "-m", "kiln.cli", "server",
@@ -105,12 +96,7 @@ def _server_command(kind: str, root: Path, port: int) -> list[str]:
             "--artifacts-destination", str(root / "a"),
             "--host", "127.0.0.1", "--port", str(port),
         ]  # fmt: skip
-    executable = _mlflow_executable()
-    if executable is None:
-        pytest.skip(
-            "No mlflow server to test against: set KILN_MLFLOW_SERVER to an "
-            "mlflow executable or put mlflow on PATH."
-        )
+    executable = request.getfixturevalue("mlflow_executable")
     return [
         executable, "server",
         "--backend-store-uri", f"sqlite:///{root}/m.db",
@@ -126,7 +112,7 @@ def server(
     kind: str = request.param
     root = tmp_path_factory.mktemp(f"{kind}-server")
     port = _free_port()
-    command = _server_command(kind, root, port)
+    command = _server_command(kind, root, port, request)
     log = root / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(

@@ -1,8 +1,8 @@
 """``kiln.search_runs`` returns the DataFrame layout ``mlflow.search_runs`` does.
 
 The same runs are logged with each library and the frames' columns and
-dtypes compared. MLflow runs in its own virtual environment (``/work/mlflow-venv``
-or ``$KILN_MLFLOW_PYTHON``), since Kiln never imports it.
+dtypes compared. MLflow runs in its own virtual environment (``.venv-mlflow`` or
+``$KILN_MLFLOW_PYTHON``), since Kiln never imports it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-MLFLOW_PYTHON = Path(
-    os.environ.get("KILN_MLFLOW_PYTHON", "/work/mlflow-venv/bin/python")
-)
 
 # Runs in both environments with ``lib`` bound to mlflow or kiln.
 _SCRIPT = """
@@ -58,15 +54,12 @@ def _layout(python: str, import_line: str, folder: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not MLFLOW_PYTHON.exists(), reason="no Python with mlflow installed"
-)
-def test_frame_matches_mlflow(tmp_path: Path) -> None:
+def test_frame_matches_mlflow(tmp_path: Path, mlflow_python: str) -> None:
     import sys
 
     (tmp_path / "mlflow").mkdir()
     (tmp_path / "kiln").mkdir()
-    theirs = _layout(str(MLFLOW_PYTHON), "import mlflow as lib", tmp_path / "mlflow")
+    theirs = _layout(mlflow_python, "import mlflow as lib", tmp_path / "mlflow")
     ours = _layout(sys.executable, "import kiln as lib", tmp_path / "kiln")
 
     assert ours["rows"] == theirs["rows"] == 3

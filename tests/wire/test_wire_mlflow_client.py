@@ -1,18 +1,14 @@
 """The stock mlflow client parses what Kiln writes.
 
-The check runs in the interpreter named by ``KILN_MLFLOW_PYTHON``, else the
-``python`` next to the ``mlflow`` executable named by ``KILN_MLFLOW_SERVER`` or
-found on PATH, and is skipped when there is none with mlflow installed.
+The check runs in the stock MLflow environment found by the ``mlflow_python``
+fixture (``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -39,22 +35,10 @@ print(json.dumps({
 """
 
 
-def _mlflow_python() -> str | None:
-    named = os.environ.get("KILN_MLFLOW_PYTHON")
-    if named:
-        return named
-    server = os.environ.get("KILN_MLFLOW_SERVER") or shutil.which("mlflow")
-    if server and Path(server).with_name("python").exists():
-        return str(Path(server).with_name("python"))
-    return None
-
-
-def test_stock_client_reads_runs_and_experiments_written_by_kiln() -> None:
-    python = _mlflow_python()
-    if python is None:
-        pytest.skip(
-            "No interpreter with mlflow: set KILN_MLFLOW_PYTHON or KILN_MLFLOW_SERVER."
-        )
+def test_stock_client_reads_runs_and_experiments_written_by_kiln(
+    mlflow_python: str,
+) -> None:
+    python = mlflow_python
     info = RunInfo("a" * 32, "3", "r", "ada", "FINISHED", 1, 2, "/a", "active")
     data = RunData(
         latest_metrics=(
