@@ -154,15 +154,16 @@ def validate_batch(
         raise InvalidParameterValue(
             f"A batch may hold at most {MAX_BATCH_ENTITIES} items in all, got {total}."
         )
-    seen: dict[str, str] = {}
+    # As in MLflow, a key may appear once per batch even with the same value.
+    seen: set[str] = set()
     for param in params:
         validate_param(param)
-        if param.key in seen and seen[param.key] != param.value:
+        if param.key in seen:
             raise InvalidParameterValue(
-                f"The batch sets param {param.key!r} twice, to {seen[param.key]!r} "
-                f"and {param.value!r}; a param takes one value."
+                f"The batch sets param {param.key!r} again, to {param.value!r}; "
+                "give each param key once per batch."
             )
-        seen[param.key] = param.value
+        seen.add(param.key)
     for metric in metrics:
         validate_metric(metric)
     for tag in tags:
@@ -264,3 +265,18 @@ def validate_input_tag(tag: InputTag) -> None:
     _validate_text(
         tag.value, f"value of input tag {tag.key!r}", MAX_INPUT_TAG_VALUE_LENGTH
     )
+
+
+_LOGGED_MODEL_NAME_FORBIDDEN = ("/", ":", ".", "%", '"', "'")
+
+
+def validate_logged_model_name(name: object) -> str:
+    """A logged model's name: non-empty, and free of characters that would
+    make ``runs:/<run>/<name>`` or ``models:/<name>`` URIs ambiguous."""
+    text = _validate_text(name, "logged model name", MAX_EXPERIMENT_NAME_LENGTH)
+    if not text or any(c in text for c in _LOGGED_MODEL_NAME_FORBIDDEN):
+        raise InvalidParameterValue(
+            f"Invalid logged model name {text!r}; expected a non-empty name "
+            f"without any of {' '.join(_LOGGED_MODEL_NAME_FORBIDDEN)}."
+        )
+    return text

@@ -193,8 +193,10 @@ def test_validate_batch_accepts_up_to_the_limits(
     v.validate_batch(_metrics(metrics), _params(params), _tags(tags))
 
 
-def test_validate_batch_accepts_a_param_repeated_with_the_same_value() -> None:
-    v.validate_batch([], [Param("p", "1"), Param("p", "1")], [])
+@pytest.mark.parametrize("second", ["1", "2"])
+def test_validate_batch_refuses_a_param_key_given_twice(second: str) -> None:
+    batch = [Param("p", "1"), Param("p", second)]
+    _refused(lambda: v.validate_batch([], batch, []), "'p'", "once per batch")
 
 
 @pytest.mark.parametrize(

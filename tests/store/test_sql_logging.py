@@ -4,6 +4,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from kiln.entities import Metric, Param, RunStatus, RunTag
@@ -134,6 +135,28 @@ def test_nan_round_trips(store: SqlStore, run_id: str) -> None:
         (point,) = store.get_metric_history(run_id, key)
         assert math.isnan(point.value)
         assert math.isnan(_latest(store, run_id)[key].value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.float64(0.5), np.float64(-2), np.float64("nan"), 0.0, 7],
+    ids=repr,
+)
+def test_numpy_and_int_values_are_stored_as_plain_floats(
+    store: SqlStore, run_id: str, value: object
+) -> None:
+    expected = float(value)  # type: ignore[arg-type]
+    store.log_metric(run_id, Metric("m", value, 1, 0))  # type: ignore[arg-type]
+    store.log_batch(run_id, metrics=[Metric("b", value, 1, 0)])  # type: ignore[arg-type]
+    for key in ("m", "b"):
+        (point,) = store.get_metric_history(run_id, key)
+        latest = _latest(store, run_id)[key]
+        for stored in (point.value, latest.value):
+            assert type(stored) is float
+            assert stored == expected or (math.isnan(stored) and math.isnan(expected))
+    # The NaN flag is a true boolean: a NaN matches no ordering comparison.
+    found = store.search_runs(["0"], "metrics.b < 1e300")
+    assert len(found) == (0 if math.isnan(expected) else 1)
 
 
 def test_nan_and_zero_at_the_same_point_are_distinct(

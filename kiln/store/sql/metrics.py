@@ -15,7 +15,9 @@ deleted when the log began.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -91,37 +93,40 @@ _COUNT = select(func.count()).select_from(metrics).where(*_OF_RUN_AND_KEY)
 _COUNT_IN_STEPS = _COUNT.where(*_IN_STEPS)
 
 
+_PLAIN_FIELDS = attrgetter("key", "step", "timestamp", "value")
+_EXTRA_FIELDS = attrgetter("model_id", "dataset_name", "dataset_digest")
+_NO_EXTRA = (None, None, None)
+
+
+def stored_value(value: float) -> tuple[float, bool]:
+    """The (value, is_nan) pair stored for a point's value.
+
+    Values that passed validation but are not plain floats (ints, numpy
+    scalars) become floats here, so the driver never sees a numpy bool.
+    """
+    if type(value) is not float:
+        value = float(value)
+    if math.isnan(value):
+        return 0.0, True
+    return value, False
+
+
 def point_rows(run_id: str, points: Sequence[Metric]) -> tuple[list[Any], bool]:
     """Rows of ``metrics`` as tuples, and whether they are in FULL_POINT order;
     when no point names a model or dataset they are in PLAIN_POINT order."""
-    plain = all(
-        p.model_id is None and p.dataset_name is None and p.dataset_digest is None
-        for p in points
-    )
-    rows: list[Any] = []
-    append = rows.append
-    for p in points:
-        value = p.value
-        is_nan = value != value
-        stored = 0.0 if is_nan else value
-        if plain:
-            append((run_id, p.key, p.step, p.timestamp, stored, is_nan))
-        else:
-            model, name, digest = p.model_id, p.dataset_name, p.dataset_digest
-            append(
-                (
-                    run_id,
-                    p.key,
-                    p.step,
-                    p.timestamp,
-                    stored,
-                    is_nan,
-                    model,
-                    name,
-                    digest,
-                )
-            )
-    return rows, not plain
+    if any(extra != _NO_EXTRA for extra in map(_EXTRA_FIELDS, points)):
+        return [
+            (run_id, p.key, p.step, p.timestamp, *stored_value(p.value), *extra)
+            for p, extra in zip(points, map(_EXTRA_FIELDS, points), strict=True)
+        ], True
+    # The common case in one comprehension: a plain float that equals
+    # itself (not NaN) is stored as it is.
+    return [
+        (run_id, key, step, timestamp, value, False)
+        if type(value) is float and value == value
+        else (run_id, key, step, timestamp, *stored_value(value))
+        for key, step, timestamp, value in map(_PLAIN_FIELDS, points)
+    ], False
 
 
 def latest_rows(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
@@ -131,15 +136,21 @@ def latest_rows(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
     timestamp, then a number before NaN, then value.
     """
     best: dict[str, Sequence[Any]] = {}
-    best_order: dict[str, tuple[int, int, bool, float]] = {}
     for row in rows:
         key = row[1]
-        order = (row[2], row[3], not row[5], row[4])
-        held = best_order.get(key)
-        if held is None or order > held:
-            best_order[key] = order
+        held = best.get(key)
+        # A higher step decides at once; only ties need the full order.
+        if (
+            held is None
+            or row[2] > held[2]
+            or (row[2] == held[2] and _latest_order(row) > _latest_order(held))
+        ):
             best[key] = row
     return [row[: len(PLAIN_POINT)] for row in best.values()]
+
+
+def _latest_order(row: Sequence[Any]) -> tuple[int, int, bool, float]:
+    return (row[2], row[3], not row[5], row[4])
 
 
 _SETTERS = tuple(
@@ -212,9 +223,11 @@ class MetricLog:
             validate_metric(metric)
             _remember(self._known_keys, metric.key)
         value = metric.value
-        is_nan = value != value
-        stored = 0.0 if is_nan else value
-        point = (run_id, metric.key, metric.step, metric.timestamp, stored, is_nan)
+        if type(value) is float and value == value:
+            point = (run_id, metric.key, metric.step, metric.timestamp, value, False)
+        else:
+            stored = stored_value(value)
+            point = (run_id, metric.key, metric.step, metric.timestamp, *stored)
         extra = (metric.model_id, metric.dataset_name, metric.dataset_digest)
         sql = self._sql
         args: tuple[object, ...]
@@ -222,20 +235,45 @@ class MetricLog:
             insert, args = sql.insert_plain_point_if_active, (*point, run_id)
         else:
             insert, args = sql.insert_full_point_if_active, (*point, *extra, run_id)
+        self._in_transaction(lambda cursor: self._insert_point(cursor, insert, args))
+
+    def log_points(self, run_id: str, points: Sequence[Metric]) -> None:
+        """Store validated points in their own transaction, all or none."""
+        rows, full = point_rows(run_id, points)
+        sql = self._sql
+        insert = sql.insert_full_points if full else sql.insert_plain_points
+
+        def write(cursor: Any) -> None:
+            self._check_active(cursor, run_id)
+            if rows:
+                cursor.executemany(insert, rows)
+                cursor.executemany(sql.upsert_latest_point, latest_rows(rows))
+
+        self._in_transaction(write)
+
+    def _insert_point(self, cursor: Any, insert: str, args: tuple[object, ...]) -> None:
+        cursor.execute(insert, args)
+        if cursor.rowcount:
+            cursor.execute(self._sql.upsert_latest_point, args[: len(PLAIN_POINT)])
+        else:
+            # Nothing landed: the run is missing or deleted, or this very
+            # point was logged before (which changes nothing).
+            self._check_active(cursor, args[0])
+
+    def _check_active(self, cursor: Any, run_id: object) -> None:
+        cursor.execute(self._sql.select_run_stage, {"run_id": run_id})
+        found = cursor.fetchone()
+        raise_unless_active(str(run_id), None if found is None else found[0])
+
+    def _in_transaction(self, work: Callable[[Any], None]) -> None:
+        # One transaction on this thread's hot connection; committed when
+        # ``work`` returns, rolled back when it raises.
         connection, cursor = self._connections.acquire()
         failed = True
         try:
-            if sql.begin is not None:
-                cursor.execute(sql.begin)
-            cursor.execute(insert, args)
-            if cursor.rowcount:
-                cursor.execute(sql.upsert_latest_point, point)
-            else:
-                # Nothing landed: the run is missing or deleted, or this very
-                # point was logged before (which changes nothing).
-                cursor.execute(sql.select_run_stage, {"run_id": run_id})
-                found = cursor.fetchone()
-                raise_unless_active(run_id, None if found is None else found[0])
+            if self._sql.begin is not None:
+                cursor.execute(self._sql.begin)
+            work(cursor)
             connection.commit()
             failed = False
         finally:

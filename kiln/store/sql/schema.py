@@ -26,6 +26,10 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# Indexes created on SQLite only (see ``params``); a schema comparison on
+# PostgreSQL leaves them out.
+SQLITE_ONLY_INDEXES = frozenset({"ix_params_key_value_run", "ix_tags_key_value_run"})
+
 experiments = Table(
     "experiments",
     metadata,
@@ -84,6 +88,10 @@ params = Table(
     PrimaryKeyConstraint("run_id", "key", name="pk_params"),
     ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
     Index("ix_params_key_value", "key", "run_id"),
+    # Covers "params.k = 'v'" searches without touching the table. SQLite
+    # only: PostgreSQL refuses index entries over about 2.7 kB, and values
+    # may be longer.
+    Index("ix_params_key_value_run", "key", "value", "run_id").ddl_if(dialect="sqlite"),
 )
 
 tags = Table(
@@ -95,11 +103,15 @@ tags = Table(
     PrimaryKeyConstraint("run_id", "key", name="pk_tags"),
     ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
     Index("ix_tags_key", "key", "run_id"),
+    # As for params: a covering index for searches, SQLite only.
+    Index("ix_tags_key_value_run", "key", "value", "run_id").ddl_if(dialect="sqlite"),
 )
 
 # Every point of every metric. NaN is stored as value 0 with is_nan set,
 # because SQLite turns a NaN REAL into NULL; infinities are stored as they are.
-# The primary key makes an identical point sent twice land once.
+# The primary key makes an identical point sent twice land once. On SQLite
+# the table is stored in primary-key order (WITHOUT ROWID): inserts update
+# one b-tree instead of two, and a history reads its points in order.
 metrics = Table(
     "metrics",
     metadata,
@@ -116,6 +128,7 @@ metrics = Table(
         "run_id", "key", "step", "timestamp", "value", "is_nan", name="pk_metrics"
     ),
     ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
+    sqlite_with_rowid=False,
 )
 
 # The latest point per run and key (highest step, then timestamp, then value),
@@ -132,7 +145,8 @@ latest_metrics = Table(
     Column("is_nan", Boolean, nullable=False),
     PrimaryKeyConstraint("run_id", "key", name="pk_latest_metrics"),
     ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
-    Index("ix_latest_metrics_key_value", "key", "value"),
+    # Covers metric comparisons (value and NaN flag) and yields the run ids.
+    Index("ix_latest_metrics_key_value", "key", "value", "is_nan", "run_id"),
 )
 
 datasets = Table(
@@ -202,4 +216,62 @@ run_model_outputs = Table(
     Column("step", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_id", "model_id", name="pk_run_model_outputs"),
     ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
+)
+
+# Models logged by runs (or on their own); a soft delete sets lifecycle_stage.
+logged_models = Table(
+    "logged_models",
+    metadata,
+    Column("model_id", String(64), primary_key=True),
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(500), nullable=False),
+    Column("artifact_location", String(2200), nullable=False),
+    Column("creation_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_message", Text),
+    Column("creator_id", BigInteger),
+    Column("model_type", String(500)),
+    Column("source_run_id", String(32)),
+    Column("lifecycle_stage", String(32), nullable=False),
+    Index(
+        "ix_logged_models_experiment_created",
+        "experiment_id",
+        "lifecycle_stage",
+        "creation_timestamp",
+    ),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags",
+    metadata,
+    Column("model_id", String(64), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key", name="pk_logged_model_tags"),
+    ForeignKeyConstraint(["model_id"], ["logged_models.model_id"], ondelete="CASCADE"),
+)
+
+logged_model_params = Table(
+    "logged_model_params",
+    metadata,
+    Column("model_id", String(64), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key", name="pk_logged_model_params"),
+    ForeignKeyConstraint(["model_id"], ["logged_models.model_id"], ondelete="CASCADE"),
+)
+
+# A model's metrics are the points logged with its id. Most points carry
+# none, so the index holds only those that do and costs plain logging nothing.
+Index(
+    "ix_metrics_model_id",
+    metrics.c.model_id,
+    sqlite_where=metrics.c.model_id.isnot(None),
+    postgresql_where=metrics.c.model_id.isnot(None),
 )

@@ -20,8 +20,13 @@ from kiln.entities import (
     DatasetInput,
     DatasetSummary,
     Experiment,
+    LoggedModel,
+    LoggedModelDataset,
     LoggedModelInput,
+    LoggedModelOrderBy,
     LoggedModelOutput,
+    LoggedModelParam,
+    LoggedModelTag,
     Metric,
     PagedList,
     Param,
@@ -36,11 +41,14 @@ from kiln.search.sql import select_experiment_ids, select_run_ids
 from kiln.store.base import (
     SEARCH_EXPERIMENTS_DEFAULT,
     SEARCH_EXPERIMENTS_MAX,
+    SEARCH_LOGGED_MODELS_DEFAULT,
+    SEARCH_LOGGED_MODELS_MAX,
     SEARCH_RUNS_DEFAULT,
     SEARCH_RUNS_MAX,
 )
 from kiln.store.sql import experiments as exp_sql
 from kiln.store.sql import inputs as inputs_sql
+from kiln.store.sql import logged_models as models_sql
 from kiln.store.sql import runs as runs_sql
 from kiln.store.sql.engine import WRITE_OPTION, create_db_engine, translated_errors
 from kiln.store.sql.loading import load_runs
@@ -275,6 +283,11 @@ class SqlStore:
         """Log everything in one transaction: all of it is stored, or none."""
         validate_run_id(run_id)
         self._validate_batch(metrics, params, tags)
+        if not params and not tags:
+            # Metrics alone take the hot path: no pool checkout, no SQLAlchemy.
+            with translated_errors(self._uri):
+                self._metrics.log_points(run_id, metrics)
+            return
         with self._write() as connection:
             runs_sql.check_run_active(connection, run_id)
             runs_sql.log_params(connection, run_id, params)
@@ -354,6 +367,79 @@ class SqlStore:
     def search_datasets(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
         with self._read() as connection:
             return inputs_sql.search_datasets(connection, experiment_ids)
+
+    # -- logged models ------------------------------------------------------
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParam] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        with self._write() as connection:
+            model_id = models_sql.create_logged_model(
+                connection, experiment_id, name, source_run_id, tags, params, model_type
+            )
+            return models_sql.get_logged_model(connection, model_id)
+
+    def get_logged_model(
+        self, model_id: str, allow_deleted: bool = False
+    ) -> LoggedModel:
+        with self._read() as connection:
+            return models_sql.get_logged_model(connection, model_id, allow_deleted)
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        with self._write() as connection:
+            models_sql.finalize_logged_model(connection, model_id, status)
+            return models_sql.get_logged_model(connection, model_id, True)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        with self._write() as connection:
+            models_sql.delete_logged_model(connection, model_id)
+
+    def set_logged_model_tags(
+        self, model_id: str, tags: Sequence[LoggedModelTag]
+    ) -> None:
+        with self._write() as connection:
+            models_sql.set_logged_model_tags(connection, model_id, tags)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        with self._write() as connection:
+            models_sql.delete_logged_model_tag(connection, model_id, key)
+
+    def log_logged_model_params(
+        self, model_id: str, params: Sequence[LoggedModelParam]
+    ) -> None:
+        with self._write() as connection:
+            models_sql.log_logged_model_params(connection, model_id, params)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[LoggedModelDataset] = (),
+        max_results: int = SEARCH_LOGGED_MODELS_DEFAULT,
+        order_by: Sequence[LoggedModelOrderBy] = (),
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """A page of active models matching ``filter_string`` (see
+        :mod:`kiln.search.sql.logged_models`)."""
+        validate_max_results(max_results, SEARCH_LOGGED_MODELS_MAX, "logged models")
+        offset = decode_page_token(page_token)
+        with self._read() as connection:
+            ids = models_sql.search_logged_model_ids(
+                connection,
+                experiment_ids,
+                filter_string,
+                datasets,
+                order_by,
+                offset,
+                max_results + 1,
+            )
+            page = models_sql.load_logged_models(connection, ids[:max_results])
+        return _page(page, offset, max_results, len(ids))
 
 
 def _page(items: list[T], offset: int, max_results: int, fetched: int) -> PagedList[T]:

@@ -77,6 +77,11 @@ def _create_run_tables() -> None:
         )
     op.create_index("ix_params_key_value", "params", ["key", "run_id"])
     op.create_index("ix_tags_key", "tags", ["key", "run_id"])
+    if op.get_bind().dialect.name == "sqlite":
+        # Covering indexes for searches; PostgreSQL refuses index entries
+        # over about 2.7 kB, and values may be longer.
+        op.create_index("ix_params_key_value_run", "params", ["key", "value", "run_id"])
+        op.create_index("ix_tags_key_value_run", "tags", ["key", "value", "run_id"])
 
 
 def _create_metric_tables() -> None:
@@ -95,6 +100,7 @@ def _create_metric_tables() -> None:
             "run_id", "key", "step", "timestamp", "value", "is_nan", name="pk_metrics"
         ),
         _run_fk(),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "latest_metrics",
@@ -107,7 +113,11 @@ def _create_metric_tables() -> None:
         sa.PrimaryKeyConstraint("run_id", "key", name="pk_latest_metrics"),
         _run_fk(),
     )
-    op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
+    op.create_index(
+        "ix_latest_metrics_key_value",
+        "latest_metrics",
+        ["key", "value", "is_nan", "run_id"],
+    )
 
 
 def _create_input_tables() -> None:
