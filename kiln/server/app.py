@@ -58,6 +58,7 @@ def create_app(
     cors_allowed_origins: Iterable[str] = (),
     static_prefix: str = "",
     default_artifact_root: str | None = None,
+    inline_quick_calls: bool = False,
 ) -> Starlette:
     """Build the ASGI app serving ``store`` over MLflow's REST API.
 
@@ -66,6 +67,9 @@ def create_app(
     gives new experiments (default ``mlflow-artifacts:/`` when serving
     artifacts, else the destination folder). ``allowed_hosts`` and
     ``cors_allowed_origins`` extend the loopback defaults; ``"*"`` allows any.
+    ``inline_quick_calls`` runs quick endpoints' store calls on the event
+    loop rather than in a worker thread; only worth it when the store answers
+    them locally (SQLite), as a slow call would hold up every other request.
     Raises :class:`~kiln.errors.NotImplementedFeature` for a destination
     scheme that is not supported yet.
     """
@@ -80,7 +84,7 @@ def create_app(
         destination=open_destination(destination_uri) if serve_artifacts else None,
     )
     prefix = normalize_static_prefix(static_prefix)
-    routes = _routes(context, prefix)
+    routes = _routes(context, prefix, inline_quick_calls)
     middleware = [
         Middleware(
             SecurityMiddleware,
@@ -101,10 +105,10 @@ def create_app(
     )
 
 
-def _routes(context: ServerContext, prefix: str) -> list[BaseRoute]:
+def _routes(context: ServerContext, prefix: str, inline_quick: bool) -> list[BaseRoute]:
     return [
         *misc.plain_routes(prefix),
-        *routes_for(ENDPOINTS, context, prefix),
+        *routes_for(ENDPOINTS, context, prefix, inline_quick=inline_quick),
         *proxy.routes(context, prefix),
         *artifacts.plain_routes(context, prefix),
     ]
@@ -152,4 +156,10 @@ def create_app_from_env() -> Starlette:
         cors_allowed_origins=config.cors_allowed_origins,
         static_prefix=config.static_prefix,
         default_artifact_root=default_root,
+        inline_quick_calls=_is_local_database(config.backend_store_uri),
     )
+
+
+def _is_local_database(uri: str) -> bool:
+    """Whether the store's calls run in this process without network waits."""
+    return uri.split(":", 1)[0].split("+", 1)[0].lower() == "sqlite"

@@ -5,7 +5,10 @@ a plain synchronous handler ``(context, message) -> JSON object``. This module
 reads the request into a :class:`~kiln.wire.message.Message` (the query
 string for GET, the JSON body otherwise), runs the handler in a worker thread
 (stores are synchronous and may block on the database) and encodes the
-answer. Every endpoint is mounted under ``/api/<major>.0`` and mirrored under
+answer. A ``quick`` endpoint touches a few rows by key; over a local database
+its handler runs on the event loop instead, because handing a call of a few
+hundred microseconds to a thread and back costs about as much as the call.
+Every endpoint is mounted under ``/api/<major>.0`` and mirrored under
 ``/ajax-api/<major>.0``, as MLflow's UI expects.
 """
 
@@ -59,6 +62,8 @@ class Endpoint:
     handler: Handler
     major: int = 2
     max_body: int = MAX_JSON_BODY
+    # A short call on a few rows, such as logging one metric or reading a run.
+    quick: bool = False
 
 
 def api_paths(path: str, major: int = 2, prefix: str = "") -> list[str]:
@@ -95,7 +100,7 @@ async def _read_message(request: Request, limit: int) -> Message:
 
 
 def _serve(
-    endpoint: Endpoint, context: ServerContext
+    endpoint: Endpoint, context: ServerContext, inline: bool
 ) -> Callable[[Request], Awaitable[Response]]:
     handler = endpoint.handler
     limit = endpoint.max_body
@@ -103,7 +108,10 @@ def _serve(
     async def serve(request: Request) -> Response:
         try:
             message = await _read_message(request, limit)
-            result = await run_in_threadpool(handler, context, message)
+            if inline:
+                result = handler(context, message)
+            else:
+                result = await run_in_threadpool(handler, context, message)
         except Exception as exc:
             return error_response(exc)
         return json_response(result if result else EMPTY_JSON)
@@ -113,12 +121,19 @@ def _serve(
 
 
 def routes_for(
-    endpoints: Iterable[Endpoint], context: ServerContext, prefix: str = ""
+    endpoints: Iterable[Endpoint],
+    context: ServerContext,
+    prefix: str = "",
+    *,
+    inline_quick: bool = False,
 ) -> list[BaseRoute]:
-    """Starlette routes for ``endpoints``, at both API prefixes."""
+    """Starlette routes for ``endpoints``, at both API prefixes.
+
+    With ``inline_quick``, quick endpoints run their handler on the event loop.
+    """
     routes: list[BaseRoute] = []
     for endpoint in endpoints:
-        serve = _serve(endpoint, context)
+        serve = _serve(endpoint, context, inline_quick and endpoint.quick)
         for path in api_paths(endpoint.path, endpoint.major, prefix):
             routes.append(Route(path, serve, methods=list(endpoint.methods)))
     return routes

@@ -94,14 +94,29 @@ def search_datasets(context: ServerContext, msg: Message) -> JSONObject:
 _POST = ("POST",)
 
 ENDPOINTS = [
-    Endpoint("/mlflow/experiments/create", _POST, create_experiment),
-    Endpoint("/mlflow/experiments/get", ("GET",), get_experiment),
-    Endpoint("/mlflow/experiments/get-by-name", ("GET",), get_experiment_by_name),
+    Endpoint("/mlflow/experiments/create", _POST, create_experiment, quick=True),
+    Endpoint("/mlflow/experiments/get", ("GET",), get_experiment, quick=True),
+    Endpoint(
+        "/mlflow/experiments/get-by-name",
+        ("GET",),
+        get_experiment_by_name,
+        quick=True,
+    ),
     Endpoint("/mlflow/experiments/search", ("GET", "POST"), search_experiments),
-    Endpoint("/mlflow/experiments/update", _POST, update_experiment),
-    Endpoint("/mlflow/experiments/delete", _POST, delete_experiment),
-    Endpoint("/mlflow/experiments/restore", _POST, restore_experiment),
-    Endpoint("/mlflow/experiments/set-experiment-tag", _POST, set_experiment_tag),
-    Endpoint("/mlflow/experiments/delete-experiment-tag", _POST, delete_experiment_tag),
+    Endpoint("/mlflow/experiments/update", _POST, update_experiment, quick=True),
+    Endpoint("/mlflow/experiments/delete", _POST, delete_experiment, quick=True),
+    Endpoint("/mlflow/experiments/restore", _POST, restore_experiment, quick=True),
+    Endpoint(
+        "/mlflow/experiments/set-experiment-tag",
+        _POST,
+        set_experiment_tag,
+        quick=True,
+    ),
+    Endpoint(
+        "/mlflow/experiments/delete-experiment-tag",
+        _POST,
+        delete_experiment_tag,
+        quick=True,
+    ),
     Endpoint("/mlflow/experiments/search-datasets", _POST, search_datasets),
 ]

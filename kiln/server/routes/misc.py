@@ -51,4 +51,6 @@ def plain_routes(prefix: str = "") -> list[BaseRoute]:
     ]
 
 
-ENDPOINTS = [Endpoint("/mlflow/server-info", ("GET",), get_server_info, major=3)]
+ENDPOINTS = [
+    Endpoint("/mlflow/server-info", ("GET",), get_server_info, major=3, quick=True)
+]

@@ -178,20 +178,22 @@ def log_outputs(context: ServerContext, msg: Message) -> None:
 _POST = ("POST",)
 
 ENDPOINTS = [
-    Endpoint("/mlflow/runs/create", _POST, create_run),
-    Endpoint("/mlflow/runs/get", ("GET",), get_run),
-    Endpoint("/mlflow/runs/update", _POST, update_run),
-    Endpoint("/mlflow/runs/delete", _POST, delete_run),
-    Endpoint("/mlflow/runs/restore", _POST, restore_run),
+    Endpoint("/mlflow/runs/create", _POST, create_run, quick=True),
+    Endpoint("/mlflow/runs/get", ("GET",), get_run, quick=True),
+    Endpoint("/mlflow/runs/update", _POST, update_run, quick=True),
+    Endpoint("/mlflow/runs/delete", _POST, delete_run, quick=True),
+    Endpoint("/mlflow/runs/restore", _POST, restore_run, quick=True),
     Endpoint("/mlflow/runs/search", _POST, search_runs),
-    Endpoint("/mlflow/runs/log-metric", _POST, log_metric),
-    Endpoint("/mlflow/runs/log-parameter", _POST, log_param),
-    Endpoint("/mlflow/runs/set-tag", _POST, set_tag),
-    Endpoint("/mlflow/runs/delete-tag", _POST, delete_tag),
-    Endpoint("/mlflow/runs/log-batch", _POST, log_batch),
+    Endpoint("/mlflow/runs/log-metric", _POST, log_metric, quick=True),
+    Endpoint("/mlflow/runs/log-parameter", _POST, log_param, quick=True),
+    Endpoint("/mlflow/runs/set-tag", _POST, set_tag, quick=True),
+    Endpoint("/mlflow/runs/delete-tag", _POST, delete_tag, quick=True),
+    # A batch holds at most 1000 metrics; its writes keep the GIL for most of
+    # their time, so a worker thread would let little else run meanwhile.
+    Endpoint("/mlflow/runs/log-batch", _POST, log_batch, quick=True),
     Endpoint(
         "/mlflow/runs/log-inputs", _POST, log_inputs, max_body=MAX_LOG_INPUTS_BODY
     ),
-    Endpoint("/mlflow/runs/outputs", _POST, log_outputs),
-    Endpoint("/mlflow/runs/log-model", _POST, log_model),
+    Endpoint("/mlflow/runs/outputs", _POST, log_outputs, quick=True),
+    Endpoint("/mlflow/runs/log-model", _POST, log_model, quick=True),
 ]
