@@ -5,6 +5,14 @@ Nothing here imports the rest of Kiln, so any module may use them.
 
 from kiln.entities.experiment import Experiment, LifecycleStage, ViewType
 from kiln.entities.files import FileInfo
+from kiln.entities.logged_model import (
+    LoggedModel,
+    LoggedModelDataset,
+    LoggedModelOrderBy,
+    LoggedModelParam,
+    LoggedModelStatus,
+    LoggedModelTag,
+)
 from kiln.entities.paging import PagedList
 from kiln.entities.run import (
     Dataset,
@@ -32,8 +40,14 @@ __all__ = [
     "FileInfo",
     "InputTag",
     "LifecycleStage",
+    "LoggedModel",
+    "LoggedModelDataset",
     "LoggedModelInput",
+    "LoggedModelOrderBy",
     "LoggedModelOutput",
+    "LoggedModelParam",
+    "LoggedModelStatus",
+    "LoggedModelTag",
     "Metric",
     "PagedList",
     "Param",

@@ -1,9 +1,9 @@
 """What each kind of search lets a filter and an ``order_by`` name.
 
-One grammar serves four searches (runs, experiments, registered models,
-model versions); a :class:`SearchSpec` says which prefixes, attributes and
-operators each one accepts, following MLflow's rules so that a filter
-written for an MLflow server means the same on Kiln.
+One grammar serves five searches (runs, experiments, registered models,
+model versions, logged models); a :class:`SearchSpec` says which prefixes,
+attributes and operators each one accepts, following MLflow's rules so that
+a filter written for an MLflow server means the same on Kiln.
 """
 
 from __future__ import annotations
@@ -181,4 +181,47 @@ MODEL_VERSIONS = SearchSpec(
     order_attributes=frozenset(
         {"name", "version_number", "creation_timestamp", "last_updated_timestamp"}
     ),
+)
+
+# Logged models: metric comparisons match any point logged with the model's
+# id, as in MLflow. order_by arrives structured ({field_name, ascending…})
+# and may name an attribute or a metric.
+LOGGED_MODELS = SearchSpec(
+    kind="logged models",
+    entities=frozenset({Entity.ATTRIBUTE, Entity.METRIC, Entity.PARAM, Entity.TAG}),
+    string_attributes=frozenset(
+        {"model_id", "name", "model_type", "status", "source_run_id"}
+    ),
+    numeric_attributes=frozenset({"creation_timestamp", "last_updated_timestamp"}),
+    aliases=MappingProxyType(
+        {
+            "creation_time": "creation_timestamp",
+            "creation_timestamp_ms": "creation_timestamp",
+            "last_updated_time": "last_updated_timestamp",
+            "last_updated_timestamp_ms": "last_updated_timestamp",
+        }
+    ),
+    list_attributes=frozenset(
+        {"model_id", "name", "model_type", "status", "source_run_id"}
+    ),
+    order_attributes=frozenset(
+        {
+            "model_id",
+            "name",
+            "model_type",
+            "status",
+            "source_run_id",
+            "creation_timestamp",
+            "last_updated_timestamp",
+        }
+    ),
+    order_aliases=MappingProxyType(
+        {
+            "creation_time": "creation_timestamp",
+            "creation_timestamp_ms": "creation_timestamp",
+            "last_updated_time": "last_updated_timestamp",
+            "last_updated_timestamp_ms": "last_updated_timestamp",
+        }
+    ),
+    order_entities=frozenset({Entity.METRIC}),
 )

@@ -15,8 +15,13 @@ from kiln.entities import (
     DatasetInput,
     DatasetSummary,
     Experiment,
+    LoggedModel,
+    LoggedModelDataset,
     LoggedModelInput,
+    LoggedModelOrderBy,
     LoggedModelOutput,
+    LoggedModelParam,
+    LoggedModelTag,
     Metric,
     PagedList,
     Param,
@@ -33,6 +38,8 @@ SEARCH_EXPERIMENTS_DEFAULT = 1000
 SEARCH_EXPERIMENTS_MAX = 50_000
 METRIC_HISTORY_BULK_MAX_RUNS = 100
 METRIC_HISTORY_BULK_MAX_RESULTS = 2500
+SEARCH_LOGGED_MODELS_DEFAULT = 100
+SEARCH_LOGGED_MODELS_MAX = 50_000
 
 
 @runtime_checkable
@@ -174,3 +181,58 @@ class TrackingStore(Protocol):
     def search_datasets(
         self, experiment_ids: Sequence[str]
     ) -> list[DatasetSummary]: ...
+
+    # -- logged models ------------------------------------------------------
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParam] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """Create a PENDING model whose artifacts go under
+        ``<experiment artifact location>/models/<model_id>/artifacts``; a
+        readable random name is chosen when none is given."""
+        ...
+
+    def get_logged_model(
+        self, model_id: str, allow_deleted: bool = False
+    ) -> LoggedModel:
+        """Return the model; ResourceDoesNotExist if none (or deleted, unless
+        ``allow_deleted``)."""
+        ...
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        """Set the model's status (a :class:`LoggedModelStatus` name)."""
+        ...
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft-delete the model; its files stay where they are."""
+        ...
+
+    def set_logged_model_tags(
+        self, model_id: str, tags: Sequence[LoggedModelTag]
+    ) -> None: ...
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Remove a tag; ResourceDoesNotExist when the model lacks it."""
+        ...
+
+    def log_logged_model_params(
+        self, model_id: str, params: Sequence[LoggedModelParam]
+    ) -> None: ...
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[LoggedModelDataset] = (),
+        max_results: int = SEARCH_LOGGED_MODELS_DEFAULT,
+        order_by: Sequence[LoggedModelOrderBy] = (),
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """A page of the active models of these experiments matching
+        ``filter_string``; newest first unless ``order_by`` says otherwise."""
+        ...

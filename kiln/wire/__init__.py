@@ -37,6 +37,19 @@ from kiln.wire.logged import (
     tags_from_list,
     tags_to_list,
 )
+from kiln.wire.logged_models import (
+    LOGGED_MODEL_STATUSES,
+    logged_model_dataset_from_dict,
+    logged_model_dataset_to_dict,
+    logged_model_from_dict,
+    logged_model_order_by_from_dict,
+    logged_model_order_by_to_dict,
+    logged_model_params_from_list,
+    logged_model_tags_from_list,
+    logged_model_to_dict,
+    read_logged_model_status,
+    status_to_wire,
+)
 from kiln.wire.message import Message, camel_case
 from kiln.wire.runs import (
     RUN_STATUSES,
@@ -58,6 +71,7 @@ from kiln.wire.runs import (
 )
 
 __all__ = [
+    "LOGGED_MODEL_STATUSES",
     "RUN_STATUSES",
     "VIEW_TYPES",
     "JSONObject",
@@ -79,15 +93,24 @@ __all__ = [
     "file_info_from_dict",
     "file_info_to_dict",
     "loads",
+    "logged_model_dataset_from_dict",
+    "logged_model_dataset_to_dict",
+    "logged_model_from_dict",
     "logged_model_input_from_dict",
     "logged_model_input_to_dict",
+    "logged_model_order_by_from_dict",
+    "logged_model_order_by_to_dict",
     "logged_model_output_from_dict",
     "logged_model_output_to_dict",
+    "logged_model_params_from_list",
+    "logged_model_tags_from_list",
+    "logged_model_to_dict",
     "metric_from_dict",
     "metric_to_dict",
     "param_from_dict",
     "param_to_dict",
     "parse_body",
+    "read_logged_model_status",
     "read_run_id",
     "run_data_from_dict",
     "run_data_to_dict",
@@ -99,6 +122,7 @@ __all__ = [
     "run_outputs_from_dict",
     "run_outputs_to_dict",
     "run_to_dict",
+    "status_to_wire",
     "tag_from_dict",
     "tag_to_dict",
     "tags_from_list",
