@@ -20,7 +20,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kiln import data
+    from kiln import data, pyfunc, sklearn
     from kiln.tracking.client import KilnClient
     from kiln.tracking.fluent import (
         ActiveRun,
@@ -82,12 +82,14 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "pyfunc",
     "search_experiments",
     "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
+    "sklearn",
     "start_run",
 ]
 
@@ -95,10 +97,10 @@ __all__ = [
 _LAZY: dict[str, str] = {
     name: "kiln.tracking.fluent"
     for name in __all__
-    if name not in ("KilnClient", "__version__", "data")
+    if name not in ("KilnClient", "__version__", "data", "pyfunc", "sklearn")
 }
 _LAZY["KilnClient"] = "kiln.tracking.client"
-_SUBMODULES = ("data",)
+_SUBMODULES = ("data", "pyfunc", "sklearn")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,148 @@
+"""Turn a model URI into a local model folder.
+
+Local paths and ``file:`` URIs are used where they are. ``runs:/<run_id>/<path>``
+names a folder of a run's artifacts; ``mlflow-artifacts:/``, ``s3://`` and
+``http(s)://`` URIs name artifact folders directly. Remote folders are
+downloaded once into a local cache (``$KILN_MODEL_CACHE``, default
+``~/.cache/kiln/models``) keyed by the resolved artifact URI, since logged
+model files are never rewritten; a download lands in a temporary folder that
+is renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kiln.errors import (
+    InvalidParameterValue,
+    NotImplementedFeature,
+    ResourceDoesNotExist,
+)
+from kiln.models.model import MLMODEL_FILE
+
+__all__ = ["cache_folder", "download_model"]
+
+_LOCAL_SCHEMES = ("", "file")
+
+
+def cache_folder() -> Path:
+    """Where downloaded models are kept."""
+    configured = os.environ.get("KILN_MODEL_CACHE")
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "kiln" / "models"
+
+
+def _scheme(uri: str) -> str:
+    scheme = urlsplit(uri).scheme.lower()
+    return "" if len(scheme) == 1 else scheme  # a Windows drive letter
+
+
+def download_model(model_uri: str) -> Path:
+    """The local folder holding the model ``model_uri`` names.
+
+    Raises ResourceDoesNotExist when nothing is there, NotImplementedFeature
+    for registry URIs (``models:/…``) and unsupported schemes.
+    """
+    if not isinstance(model_uri, str | os.PathLike) or not str(model_uri):
+        raise InvalidParameterValue(
+            f"A model URI must be a non-empty string, got {model_uri!r}."
+        )
+    uri = os.fspath(model_uri)
+    scheme = _scheme(uri)
+    if scheme in _LOCAL_SCHEMES:
+        return _local_folder(uri)
+    if scheme == "runs":
+        return _run_folder(uri)
+    if scheme == "models":
+        raise NotImplementedFeature(
+            f"Model URI {uri!r} names a registered or logged model, which Kiln "
+            "cannot resolve yet; use the runs:/<run_id>/<path> URI that "
+            "log_model returned."
+        )
+    return _cached(uri, None)
+
+
+def _local_folder(uri: str) -> Path:
+    from kiln.artifacts import local_path_from_uri
+
+    path = local_path_from_uri(uri) if uri.startswith("file:") else Path(uri)
+    if not path.exists():
+        raise ResourceDoesNotExist(
+            f"No model at {uri!r}; check the path or URI for typos."
+        )
+    return path
+
+
+def _run_folder(uri: str) -> Path:
+    from kiln.tracking.client import KilnClient
+
+    parts = urlsplit(uri)
+    # runs:/<id>/<path> parses with the id in the path; runs://<id>/… in netloc.
+    segments = [s for s in f"{parts.netloc}/{parts.path}".split("/") if s]
+    if len(segments) < 2:
+        raise InvalidParameterValue(
+            f"Model URI {uri!r} must look like runs:/<run_id>/<artifact_path>."
+        )
+    run_id, artifact_path = segments[0], "/".join(segments[1:])
+    client = KilnClient()
+    location = client.get_artifact_uri(run_id, artifact_path)
+    if _scheme(location) in _LOCAL_SCHEMES:
+        return _local_folder(location)
+    return _cached(location, client, run_id, artifact_path)
+
+
+def _cached(
+    location: str,
+    client: object | None,
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+) -> Path:
+    key = hashlib.sha256(location.encode()).hexdigest()[:32]
+    target = cache_folder() / key
+    if (target / MLMODEL_FILE).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=target.parent))
+    try:
+        landed = Path(_download(location, staging, client, run_id, artifact_path))
+        if not (landed / MLMODEL_FILE).is_file():
+            raise ResourceDoesNotExist(
+                f"No {MLMODEL_FILE} file at {location!r}; the URI must name the "
+                "folder log_model uploaded."
+            )
+        if target.exists():
+            # Another process finished the same download first.
+            return target
+        landed.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _download(
+    location: str,
+    staging: Path,
+    client: object | None,
+    run_id: str | None,
+    artifact_path: str | None,
+) -> str:
+    from kiln.tracking.client import KilnClient
+
+    if isinstance(client, KilnClient) and run_id and artifact_path:
+        return client.download_artifacts(run_id, artifact_path, staging)
+    from kiln.artifacts import get_repository
+    from kiln.tracking.config import get_tracking_uri
+
+    root, _, name = location.rstrip("/").rpartition("/")
+    if not name or not root:
+        raise InvalidParameterValue(
+            f"Model URI {location!r} must name a folder below an artifact root."
+        )
+    repository = get_repository(root, tracking_uri=get_tracking_uri())
+    return repository.download_artifacts(name, staging)
