@@ -5,7 +5,6 @@ import pytest
 from kiln.entities import Metric, Param, RunTag, ViewType
 from kiln.errors import InvalidParameterValue
 from kiln.store.base import SEARCH_EXPERIMENTS_MAX, SEARCH_RUNS_MAX
-from kiln.store.sql import loading
 from kiln.store.sql.store import SqlStore
 
 
@@ -89,10 +88,9 @@ def test_searches_refuse_bad_tokens_and_ids(store: SqlStore) -> None:
         store.search_experiments(page_token="garbage!")
 
 
-def test_search_runs_loads_pages_larger_than_one_chunk(
-    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+def test_search_runs_loads_every_run_of_a_page_with_its_own_data(
+    store: SqlStore,
 ) -> None:
-    monkeypatch.setattr(loading, "_CHUNK", 7)
     run_ids = [store.create_run("0", "u", i, [], None).info.run_id for i in range(30)]
     for run_id in run_ids:
         store.set_tag(run_id, RunTag("id", run_id))

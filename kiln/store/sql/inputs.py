@@ -8,7 +8,6 @@ every run that used it; the ``mlflow.data.context`` input tag says how
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, and_, select
@@ -17,11 +16,8 @@ from kiln.entities import (
     Dataset,
     DatasetInput,
     DatasetSummary,
-    InputTag,
     LoggedModelInput,
     LoggedModelOutput,
-    RunInputs,
-    RunOutputs,
 )
 from kiln.errors import InvalidParameterValue
 from kiln.store.sql.schema import (
@@ -138,72 +134,6 @@ def log_outputs(
                 for m in models
             ],
         )
-
-
-def load_inputs(
-    connection: Connection, run_ids: Sequence[str]
-) -> tuple[dict[str, RunInputs], dict[str, RunOutputs]]:
-    """Inputs and outputs of these runs, in a handful of queries."""
-    tags: dict[tuple[str, str], list[InputTag]] = defaultdict(list)
-    for run_id, dataset_id, key, value in connection.execute(
-        select(
-            input_tags.c.run_id,
-            input_tags.c.dataset_id,
-            input_tags.c.key,
-            input_tags.c.value,
-        )
-        .where(input_tags.c.run_id.in_(run_ids))
-        .order_by(input_tags.c.key)
-    ):
-        tags[(run_id, dataset_id)].append(InputTag(key, value))
-
-    dataset_inputs: dict[str, list[DatasetInput]] = defaultdict(list)
-    for row in connection.execute(
-        select(run_inputs.c.run_id, datasets)
-        .join(datasets, datasets.c.dataset_id == run_inputs.c.dataset_id)
-        .where(run_inputs.c.run_id.in_(run_ids))
-        .order_by(datasets.c.name, datasets.c.digest)
-    ):
-        dataset = Dataset(
-            name=row.name,
-            digest=row.digest,
-            source_type=row.source_type,
-            source=row.source,
-            schema=row.schema,
-            profile=row.profile,
-        )
-        key = (row.run_id, row.dataset_id)
-        dataset_inputs[row.run_id].append(DatasetInput(dataset, tuple(tags[key])))
-
-    model_inputs: dict[str, list[LoggedModelInput]] = defaultdict(list)
-    for run_id, model_id in connection.execute(
-        select(run_model_inputs.c.run_id, run_model_inputs.c.model_id)
-        .where(run_model_inputs.c.run_id.in_(run_ids))
-        .order_by(run_model_inputs.c.model_id)
-    ):
-        model_inputs[run_id].append(LoggedModelInput(model_id))
-
-    outputs: dict[str, list[LoggedModelOutput]] = defaultdict(list)
-    for run_id, model_id, step in connection.execute(
-        select(
-            run_model_outputs.c.run_id,
-            run_model_outputs.c.model_id,
-            run_model_outputs.c.step,
-        )
-        .where(run_model_outputs.c.run_id.in_(run_ids))
-        .order_by(run_model_outputs.c.step, run_model_outputs.c.model_id)
-    ):
-        outputs[run_id].append(LoggedModelOutput(model_id, step))
-
-    return (
-        {
-            run_id: RunInputs(
-                tuple(dataset_inputs[run_id]), tuple(model_inputs[run_id])
-            )
-            for run_id in run_ids
-        },
-        {run_id: RunOutputs(tuple(outputs[run_id])) for run_id in run_ids},
-    )
 
 
 def search_datasets(
