@@ -11,6 +11,7 @@ adds to it, replacing an inferred pin of the same package.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import inspect
 import platform
@@ -58,7 +59,7 @@ def imported_distributions(obj: object) -> list[str]:
         tree = ast.parse(Path(source_file).read_text())
     except (OSError, SyntaxError, UnicodeDecodeError):
         return []
-    owners = importlib.metadata.packages_distributions()
+    owners = _owners()
     found: list[str] = []
     for name in sorted(_top_level_imports(tree)):
         if name in sys.stdlib_module_names or name == "kiln":
@@ -67,6 +68,12 @@ def imported_distributions(obj: object) -> list[str]:
             if distribution not in found:
                 found.append(distribution)
     return found
+
+
+@functools.cache
+def _owners() -> dict[str, list[str]]:
+    # Walks every installed distribution's file list, so it is read once.
+    return dict(importlib.metadata.packages_distributions())
 
 
 def _top_level_imports(tree: ast.Module) -> set[str]:

@@ -27,8 +27,8 @@ _log = logging.getLogger(__name__)
 _inside_fit: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "kiln_sklearn_inside_fit", default=False
 )
-# class → its own fit before patching, to restore on disable.
-_patched: dict[type, Callable[..., Any]] = {}
+# class → its own fit before patching (None: it inherited one), to restore.
+_patched: dict[type, Callable[..., Any] | None] = {}
 _settings: dict[str, bool] = {"log_models": True, "log_input_examples": True}
 
 _EXAMPLE_ROWS = 5
@@ -43,10 +43,10 @@ def autolog(
         return
     _settings.update(log_models=log_models, log_input_examples=log_input_examples)
     for cls in _estimator_classes():
-        original = cls.__dict__.get("fit")
-        if callable(original):
-            _patched[cls] = original
-            cls.fit = _wrap(original)  # type: ignore[attr-defined]
+        fit = getattr(cls, "fit", None)
+        if callable(fit) and cls not in _patched:
+            _patched[cls] = cls.__dict__.get("fit")
+            cls.fit = _wrap(fit)  # type: ignore[attr-defined]
 
 
 def _estimator_classes() -> list[type]:
@@ -60,18 +60,21 @@ def _estimator_classes() -> list[type]:
 
 def _unpatch_all() -> None:
     for cls, original in _patched.items():
-        cls.fit = original  # type: ignore[attr-defined]
+        if original is None:
+            del cls.fit  # type: ignore[attr-defined]
+        else:
+            cls.fit = original  # type: ignore[attr-defined]
     _patched.clear()
 
 
 def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
-    def fit(self: Any, X: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _inside_fit.get():
-            return original(self, X, y, *args, **kwargs)
+            return original(self, *args, **kwargs)
         token = _inside_fit.set(True)
         try:
-            return _fit_and_log(original, self, X, y, *args, **kwargs)
+            return _fit_and_log(original, self, args, kwargs)
         finally:
             _inside_fit.reset(token)
 
@@ -81,19 +84,20 @@ def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
 def _fit_and_log(
     original: Callable[..., Any],
     estimator: Any,
-    X: Any,
-    y: Any,
-    *args: Any,
-    **kwargs: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> Any:
     from kiln.tracking import fluent
 
+    # fit signatures differ (LabelEncoder.fit(y), Pipeline.fit(X, y, **params)).
+    X = args[0] if args else kwargs.get("X")
+    y = args[1] if len(args) > 1 else kwargs.get("y")
     started = fluent.active_run() is None
     run = fluent.active_run() or fluent.start_run()
     try:
         fluent.set_tag("mlflow.autologging", "sklearn")
         fluent.log_params(_params(estimator))
-        result = original(estimator, X, y, *args, **kwargs)
+        result = original(estimator, *args, **kwargs)
         _log_after_fit(estimator, X, y)
     except BaseException:
         if started:
