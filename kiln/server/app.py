@@ -34,7 +34,15 @@ from kiln.server.responses import (
     error_response,
     internal_error_response,
 )
-from kiln.server.routes import artifacts, experiments, metrics, misc, proxy, runs
+from kiln.server.routes import (
+    artifacts,
+    experiments,
+    logged_models,
+    metrics,
+    misc,
+    proxy,
+    runs,
+)
 from kiln.server.security import SecurityMiddleware
 from kiln.store.base import TrackingStore
 
@@ -43,6 +51,7 @@ __all__ = ["create_app", "create_app_from_env"]
 ENDPOINTS: list[Endpoint] = [
     *experiments.ENDPOINTS,
     *runs.ENDPOINTS,
+    *logged_models.ENDPOINTS,
     *metrics.ENDPOINTS,
     *artifacts.ENDPOINTS,
     *misc.ENDPOINTS,
@@ -111,6 +120,7 @@ def _routes(context: ServerContext, prefix: str, inline_quick: bool) -> list[Bas
         *routes_for(ENDPOINTS, context, prefix, inline_quick=inline_quick),
         *proxy.routes(context, prefix),
         *artifacts.plain_routes(context, prefix),
+        *logged_models.plain_routes(context, prefix),
     ]
 
 

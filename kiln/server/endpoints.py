@@ -94,9 +94,17 @@ def _too_large(size: int, limit: int) -> RequestTooLarge:
 
 
 async def _read_message(request: Request, limit: int) -> Message:
+    # Parameters in the path (``/logged-models/{model_id}``) are fields of
+    # the message too, and win over the same field in the query or body.
+    in_path = request.path_params
     if request.method in ("GET", "HEAD"):
-        return Message.from_query(request.query_params.multi_items())
-    return Message(parse_body(await read_body(request, limit)))
+        pairs = request.query_params.multi_items()
+        if in_path:
+            pairs = [(k, v) for k, v in pairs if k not in in_path]
+            pairs.extend(in_path.items())
+        return Message.from_query(pairs)
+    fields = parse_body(await read_body(request, limit))
+    return Message({**fields, **in_path} if in_path else fields)
 
 
 def _serve(

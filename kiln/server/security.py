@@ -7,10 +7,11 @@ One pure ASGI middleware, run before routing:
   Health probes (``GET /health``) are answered whatever the host.
 * **Cross-site request forgery.** A state-changing request must carry
   ``Content-Type: application/json``: a browser cannot send that cross-site
-  without a CORS preflight, which only allowed origins pass. The artifact
-  proxy's PUT and DELETE take raw bodies; those methods always need a
-  preflight, so they are exempt. A state-changing request that names an
-  ``Origin`` must name an allowed one.
+  without a CORS preflight, which only allowed origins pass. PUT and DELETE
+  always need a preflight, so they are exempt where they may come without
+  JSON: the artifact proxy's raw bodies, and any DELETE (MLflow's client
+  deletes a logged model's tag with no body at all). A state-changing
+  request that names an ``Origin`` must name an allowed one.
 * **CORS.** Allowed origins (same origin, loopback pages and
   ``--cors-allowed-origins``) get the headers that let a browser read the
   answer; preflights are answered here.
@@ -167,6 +168,8 @@ class SecurityMiddleware:
         return None
 
     def _is_json_or_exempt(self, scope: Scope) -> bool:
+        if scope["method"] == "DELETE":
+            return True
         if scope["method"] in _PREFLIGHTED_METHODS and scope["path"].startswith(
             self.raw_body_prefixes
         ):

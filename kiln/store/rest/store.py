@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from urllib.parse import quote
 
 import httpx
 
@@ -17,8 +18,13 @@ from kiln.entities import (
     DatasetInput,
     DatasetSummary,
     Experiment,
+    LoggedModel,
+    LoggedModelDataset,
     LoggedModelInput,
+    LoggedModelOrderBy,
     LoggedModelOutput,
+    LoggedModelParam,
+    LoggedModelTag,
     Metric,
     PagedList,
     Param,
@@ -28,7 +34,11 @@ from kiln.entities import (
     ViewType,
 )
 from kiln.errors import ResourceDoesNotExist
-from kiln.store.base import SEARCH_EXPERIMENTS_DEFAULT, SEARCH_RUNS_DEFAULT
+from kiln.store.base import (
+    SEARCH_EXPERIMENTS_DEFAULT,
+    SEARCH_LOGGED_MODELS_DEFAULT,
+    SEARCH_RUNS_DEFAULT,
+)
 from kiln.store.rest.config import RestConfig
 from kiln.store.rest.http import RestClient
 from kiln.wire import (
@@ -37,12 +47,16 @@ from kiln.wire import (
     dataset_input_to_dict,
     dataset_summary_from_dict,
     experiment_from_dict,
+    logged_model_dataset_to_dict,
+    logged_model_from_dict,
+    logged_model_order_by_to_dict,
     logged_model_output_to_dict,
     metric_from_dict,
     metric_to_dict,
     param_to_dict,
     run_from_dict,
     run_info_from_dict,
+    status_to_wire,
     tags_to_list,
 )
 
@@ -367,6 +381,93 @@ class RestStore:
         summaries = Message(answer).messages("dataset_summaries")
         return [dataset_summary_from_dict(s) for s in summaries]
 
+    # -- logged models ------------------------------------------------------
+    def _model_call(
+        self, method: str, model_id: str, suffix: str, fields: JSONObject
+    ) -> JSONObject:
+        # Every write here leaves the same state when repeated, except a tag
+        # delete, whose repeat answers RESOURCE_DOES_NOT_EXIST.
+        path = f"{_API}/logged-models/{quote(model_id, safe='')}{suffix}"
+        idempotent = method != "DELETE" or not suffix
+        return self.http.call(method, path, fields, idempotent=idempotent)
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParam] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        fields = {
+            "experiment_id": experiment_id,
+            "name": name,
+            "model_type": model_type,
+            "source_run_id": source_run_id,
+            "params": [{"key": p.key, "value": p.value} for p in params],
+            "tags": [{"key": t.key, "value": t.value} for t in tags],
+        }
+        # Not repeatable: a second create makes a second model.
+        answer = self._post("/logged-models", fields, idempotent=False)
+        return _logged_model(answer)
+
+    def get_logged_model(
+        self, model_id: str, allow_deleted: bool = False
+    ) -> LoggedModel:
+        fields = {"allow_deleted": "true"} if allow_deleted else {}
+        return _logged_model(self._model_call("GET", model_id, "", fields))
+
+    def finalize_logged_model(self, model_id: str, status: str) -> LoggedModel:
+        fields = {"model_id": model_id, "status": status_to_wire(status)}
+        return _logged_model(self._model_call("PATCH", model_id, "", fields))
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self._model_call("DELETE", model_id, "", {"model_id": model_id})
+
+    def set_logged_model_tags(
+        self, model_id: str, tags: Sequence[LoggedModelTag]
+    ) -> None:
+        fields = {
+            "model_id": model_id,
+            "tags": [{"key": t.key, "value": t.value} for t in tags],
+        }
+        self._model_call("PATCH", model_id, "/tags", fields)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._model_call("DELETE", model_id, f"/tags/{quote(key, safe='')}", {})
+
+    def log_logged_model_params(
+        self, model_id: str, params: Sequence[LoggedModelParam]
+    ) -> None:
+        fields = {
+            "model_id": model_id,
+            "params": [{"key": p.key, "value": p.value} for p in params],
+        }
+        self._model_call("POST", model_id, "/params", fields)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[LoggedModelDataset] = (),
+        max_results: int = SEARCH_LOGGED_MODELS_DEFAULT,
+        order_by: Sequence[LoggedModelOrderBy] = (),
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        fields = {
+            "experiment_ids": list(experiment_ids),
+            "filter": filter_string or None,
+            "datasets": [logged_model_dataset_to_dict(d) for d in datasets],
+            "max_results": max_results,
+            "order_by": [logged_model_order_by_to_dict(o) for o in order_by],
+            "page_token": page_token,
+        }
+        answer = self._post("/logged-models/search", fields, idempotent=True)
+        msg = Message(answer)
+        models = [logged_model_from_dict(m) for m in msg.messages("models")]
+        return PagedList(models, msg.string("next_page_token") or None)
+
 
 def _run_ref(run_id: str) -> JSONObject:
     # MLflow's client names the run both ways; old servers read only run_uuid.
@@ -375,3 +476,7 @@ def _run_ref(run_id: str) -> JSONObject:
 
 def _experiment(answer: JSONObject) -> Experiment:
     return experiment_from_dict(Message(answer).message("experiment", required=True))
+
+
+def _logged_model(answer: JSONObject) -> LoggedModel:
+    return logged_model_from_dict(Message(answer).message("model", required=True))
