@@ -17,6 +17,7 @@ from server_common import (
     check,
     create_experiment,
     create_run,
+    encode_body,
     main,
     timed,
 )
@@ -45,7 +46,7 @@ def _batch(run_id: str, request: int) -> dict[str, Any]:
 def _measure_once(server: Server, experiment_id: str, requests: int) -> float:
     client = server.client()
     run_id = create_run(client, experiment_id)
-    bodies = [_batch(run_id, request) for request in range(requests)]
+    bodies = [encode_body(_batch(run_id, request)) for request in range(requests)]
 
     def send_all() -> None:
         for body in bodies:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from math import isfinite
 
 from kiln.entities import InputTag, Metric, Param, RunTag
 from kiln.wire.encoding import JSONObject, compact, encode_double
@@ -28,6 +29,24 @@ def as_message(source: Mapping[str, object] | Message) -> Message:
 
 def metric_to_dict(metric: Metric) -> JSONObject:
     """A metric point; NaN and ±inf become "NaN", "Infinity", "-Infinity"."""
+    value = metric.value
+    if (
+        metric.run_id is None
+        and metric.model_id is None
+        and metric.dataset_name is None
+        and metric.dataset_digest is None
+    ):
+        # The usual point, written directly: histories hold many thousands.
+        return {
+            "key": metric.key,
+            "value": (
+                value
+                if type(value) is float and isfinite(value)
+                else encode_double(value)
+            ),
+            "timestamp": metric.timestamp,
+            "step": metric.step,
+        }
     return compact(
         {
             "key": metric.key,

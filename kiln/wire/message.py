@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Literal, TypeVar, overload
 
 from kiln.errors import InvalidParameterValue
@@ -27,6 +28,9 @@ _INT_RE = re.compile(r"^-?[0-9]+$")
 _SNAKE_PART = re.compile(r"_([a-z0-9])")
 
 
+# Field names come from Kiln's own code, so the cache stays small; a log-batch
+# request asks for every field name of every one of its 1000 metrics.
+@lru_cache(maxsize=1024)
 def camel_case(name: str) -> str:
     """``experiment_id`` → ``experimentId``: protobuf's JSON name of a field."""
     return _SNAKE_PART.sub(lambda m: m.group(1).upper(), name)

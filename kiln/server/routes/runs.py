@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kiln.entities import RunTag, ViewType
+from typing import cast
+
+from kiln.entities import Metric, RunTag, ViewType
 from kiln.errors import InvalidParameterValue, InvalidState
 from kiln.server.context import ServerContext
 from kiln.server.endpoints import MAX_JSON_BODY, Endpoint
@@ -34,6 +36,11 @@ MODEL_HISTORY_TAG = "mlflow.log-model.history"
 _MODEL_REQUIRED_FIELDS = frozenset(
     {"artifact_path", "flavors", "run_id", "utc_time_created"}
 )
+
+# The fields of a metric point as clients send it in a batch.
+_PLAIN_METRIC_FIELDS = frozenset({"key", "value", "timestamp", "step"})
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
 
 # A dataset's schema and profile may each fill their column; log-inputs bodies
 # are allowed that much on top of the usual limit.
@@ -110,10 +117,42 @@ def delete_tag(context: ServerContext, msg: Message) -> None:
 def log_batch(context: ServerContext, msg: Message) -> None:
     context.store.log_batch(
         read_run_id(msg),
-        metrics=[metric_from_dict(m) for m in msg.messages("metrics")],
+        metrics=_batch_metrics(msg),
         params=[param_from_dict(p) for p in msg.messages("params")],
         tags=[tag_from_dict(t) for t in msg.messages("tags")],
     )
+
+
+def _batch_metrics(msg: Message) -> list[Metric]:
+    """The batch's metrics; plain points skip the field-by-field reader.
+
+    Reading 1000 points through :class:`Message` costs more than storing
+    them, so points sent as clients send them (``key``, a float ``value``,
+    integer ``timestamp`` and ``step``) are taken as they are; anything else
+    goes through :func:`metric_from_dict` and its checks and messages.
+    """
+    items = msg.raw("metrics")
+    if isinstance(items, list):
+        plain = [_plain_metric(item) for item in items]
+        if all(metric is not None for metric in plain):
+            return cast(list[Metric], plain)
+    return [metric_from_dict(m) for m in msg.messages("metrics")]
+
+
+def _plain_metric(item: object) -> Metric | None:
+    if type(item) is not dict or not item.keys() <= _PLAIN_METRIC_FIELDS:
+        return None
+    key = item.get("key")
+    value = item.get("value")
+    timestamp = item.get("timestamp")
+    step = item.get("step", 0)
+    if type(key) is not str or not key or type(value) is not float:
+        return None
+    if type(timestamp) is not int or type(step) is not int:
+        return None
+    if not (_INT64_MIN <= timestamp <= _INT64_MAX and _INT64_MIN <= step <= _INT64_MAX):
+        return None
+    return Metric(key, value, timestamp, step)
 
 
 def log_inputs(context: ServerContext, msg: Message) -> None:
