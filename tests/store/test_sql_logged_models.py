@@ -265,3 +265,29 @@ def test_search_logged_models_is_per_experiment(store: SqlStore) -> None:
     _model(store, "here")
     assert [m.name for m in store.search_logged_models([other])] == ["elsewhere"]
     assert [m.name for m in store.search_logged_models(["0"])] == ["here"]
+
+
+def test_a_run_point_logged_again_with_a_model_id_joins_the_model(
+    store: SqlStore,
+) -> None:
+    # MLflow's client logs a model by re-sending the run's points at the
+    # model's step with the model's id.
+    run_id = store.create_run("0", "u", 1, [], None).info.run_id
+    model_id = _model(store, source_run_id=run_id)
+    store.log_metric(run_id, Metric("acc", 0.9, 10, 0))
+    store.log_metric(run_id, Metric("acc", 0.9, 10, 0, model_id=model_id))
+    store.log_batch(run_id, metrics=[Metric("acc", 0.9, 10, 0, model_id=model_id)])
+
+    assert store.get_logged_model(model_id).metrics == (
+        Metric("acc", 0.9, 10, 0, run_id=run_id, model_id=model_id),
+    )
+    assert len(store.get_metric_history(run_id, "acc")) == 1
+
+
+def test_model_metrics_are_refused_with_the_batch(store: SqlStore) -> None:
+    run_id = store.create_run("0", "u", 1, [], None).info.run_id
+    model_id = _model(store, source_run_id=run_id)
+    store.delete_run(run_id)
+    with pytest.raises(InvalidParameterValue):
+        store.log_metric(run_id, Metric("acc", 0.9, 10, 0, model_id=model_id))
+    assert store.get_logged_model(model_id).metrics == ()

@@ -41,10 +41,12 @@ from kiln.search.specs import LOGGED_MODELS, PREFIXES
 from kiln.search.sql.common import compare, compile_tree, sort_key
 from kiln.search.syntax import Comparison, Entity, Node, Operator, Value
 from kiln.store.sql.schema import (
+    logged_model_metrics as metrics,
+)
+from kiln.store.sql.schema import (
     logged_model_params,
     logged_model_tags,
     logged_models,
-    metrics,
 )
 
 _STATUS_PREFIX = "LOGGED_MODEL_"
@@ -127,9 +129,7 @@ def _metric_condition(
     conditions = [metrics.c.key == comparison.key, value_matches]
     if on_datasets is not None:
         conditions.append(on_datasets)
-    return logged_models.c.model_id.in_(
-        select(metrics.c.model_id).where(metrics.c.model_id.isnot(None), *conditions)
-    )
+    return logged_models.c.model_id.in_(select(metrics.c.model_id).where(*conditions))
 
 
 def _dataset_condition(

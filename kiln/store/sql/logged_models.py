@@ -1,8 +1,7 @@
-"""Logged models in SQL: create, read, finalize, soft-delete, tags and params.
+"""Logged models in SQL: create, read, finalize, soft-delete, tags, params
+and the metrics logged with a model's id.
 
-A model's metrics are the rows of ``metrics`` logged with its id, so they
-are written by the run logging calls and only read here. Every function
-takes an open connection; the caller owns the transaction.
+Every function takes an open connection; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -31,10 +30,10 @@ from kiln.search.sql.logged_models import select_logged_model_ids
 from kiln.store.run_names import random_run_name
 from kiln.store.sql.experiments import check_experiment_active, get_experiment
 from kiln.store.sql.schema import (
+    logged_model_metrics,
     logged_model_params,
     logged_model_tags,
     logged_models,
-    metrics,
 )
 from kiln.store.sql.statements import insert_ignore, now_ms, upsert
 from kiln.validation import (
@@ -297,10 +296,11 @@ def _key_values(
 
 def _metrics(connection: Connection, ids: list[str]) -> defaultdict[str, list[Metric]]:
     found: defaultdict[str, list[Metric]] = defaultdict(list)
+    table = logged_model_metrics
     for row in connection.execute(
-        select(metrics)
-        .where(metrics.c.model_id.in_(ids))
-        .order_by(metrics.c.key, metrics.c.step, metrics.c.timestamp)
+        select(table)
+        .where(table.c.model_id.in_(ids))
+        .order_by(table.c.key, table.c.step, table.c.timestamp, table.c.run_id)
     ):
         found[row.model_id].append(
             Metric(
@@ -315,6 +315,33 @@ def _metrics(connection: Connection, ids: list[str]) -> defaultdict[str, list[Me
             )
         )
     return found
+
+
+def link_metrics(connection: Connection, run_id: str, points: Sequence[Metric]) -> None:
+    """Record the points that name a model as that model's metrics.
+
+    The run's own copy lives in ``metrics``; a point sent again is kept once.
+    """
+    rows = [
+        {
+            "model_id": point.model_id,
+            "run_id": run_id,
+            "key": point.key,
+            "step": point.step,
+            "timestamp": point.timestamp,
+            # NaN is stored as 0 with is_nan set, as in ``metrics``.
+            "value": 0.0 if math.isnan(point.value) else float(point.value),
+            "is_nan": math.isnan(point.value),
+            "dataset_name": point.dataset_name,
+            "dataset_digest": point.dataset_digest,
+        }
+        for point in points
+        if point.model_id is not None
+    ]
+    if rows:
+        connection.execute(
+            insert_ignore(connection.dialect.name, logged_model_metrics), rows
+        )
 
 
 def search_logged_model_ids(

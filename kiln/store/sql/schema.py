@@ -267,11 +267,30 @@ logged_model_params = Table(
     ForeignKeyConstraint(["model_id"], ["logged_models.model_id"], ondelete="CASCADE"),
 )
 
-# A model's metrics are the points logged with its id. Most points carry
-# none, so the index holds only those that do and costs plain logging nothing.
-Index(
-    "ix_metrics_model_id",
-    metrics.c.model_id,
-    sqlite_where=metrics.c.model_id.isnot(None),
-    postgresql_where=metrics.c.model_id.isnot(None),
+# The points logged with a model's id, copied from ``metrics``: MLflow's client
+# re-logs a run's existing points with the model's id, and in ``metrics`` the
+# identical point is kept once, without it.
+logged_model_metrics = Table(
+    "logged_model_metrics",
+    metadata,
+    Column("model_id", String(64), nullable=False),
+    Column("run_id", String(32), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float(53), nullable=False),
+    Column("is_nan", Boolean, nullable=False),
+    Column("dataset_name", String(500)),
+    Column("dataset_digest", String(36)),
+    PrimaryKeyConstraint(
+        "model_id",
+        "key",
+        "step",
+        "timestamp",
+        "run_id",
+        "value",
+        "is_nan",
+        name="pk_logged_model_metrics",
+    ),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
 )

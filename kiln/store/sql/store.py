@@ -254,6 +254,10 @@ class SqlStore:
 
     # -- logging ------------------------------------------------------------
     def log_metric(self, run_id: str, metric: Metric) -> None:
+        if metric.model_id is not None:
+            # The model's copy must be written in the same transaction.
+            self.log_batch(run_id, [metric])
+            return
         with translated_errors(self._uri):
             self._metrics.log_metric(run_id, metric)
 
@@ -283,7 +287,8 @@ class SqlStore:
         """Log everything in one transaction: all of it is stored, or none."""
         validate_run_id(run_id)
         self._validate_batch(metrics, params, tags)
-        if not params and not tags:
+        for_models = [m for m in metrics if m.model_id is not None]
+        if not params and not tags and not for_models:
             # Metrics alone take the hot path: no pool checkout, no SQLAlchemy.
             with translated_errors(self._uri):
                 self._metrics.log_points(run_id, metrics)
@@ -293,6 +298,7 @@ class SqlStore:
             runs_sql.log_params(connection, run_id, params)
             runs_sql.set_tags(connection, run_id, tags)
             self._metrics.write_points(connection, run_id, metrics)
+            models_sql.link_metrics(connection, run_id, for_models)
 
     def _validate_batch(
         self, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]

@@ -45,6 +45,8 @@ assert logged.source_run_id == run_id, logged.source_run_id
 assert logged.name == "model", logged.name
 assert logged.artifact_location.endswith(f"/models/{model_id}/artifacts")
 assert logged.params == {"C": "1.0"}, logged.params
+# The client copies the run's metrics at the model's step onto the model.
+assert [(m.key, m.value) for m in logged.metrics] == [("accuracy", 1.0)], logged
 outputs = client.get_run(run_id).outputs.model_outputs
 assert [o.model_id for o in outputs] == [model_id], outputs
 

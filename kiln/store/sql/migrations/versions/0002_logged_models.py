@@ -1,4 +1,4 @@
-"""Add logged models, their tags and params, and index metrics by model.
+"""Add logged models with their tags, params and metrics.
 
 Revision ID: 0002
 Revises: 0001
@@ -57,17 +57,36 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("model_id", "key", name=pk),
             _model_fk(),
         )
-    has_model = sa.text("model_id IS NOT NULL")
-    op.create_index(
-        "ix_metrics_model_id",
-        "metrics",
-        ["model_id"],
-        sqlite_where=has_model,
-        postgresql_where=has_model,
+    op.create_table(
+        "logged_model_metrics",
+        sa.Column("model_id", sa.String(64), nullable=False),
+        sa.Column("run_id", sa.String(32), nullable=False),
+        sa.Column("key", sa.String(250), nullable=False),
+        sa.Column("step", sa.BigInteger, nullable=False),
+        sa.Column("timestamp", sa.BigInteger, nullable=False),
+        sa.Column("value", sa.Float(53), nullable=False),
+        sa.Column("is_nan", sa.Boolean, nullable=False),
+        sa.Column("dataset_name", sa.String(500)),
+        sa.Column("dataset_digest", sa.String(36)),
+        sa.PrimaryKeyConstraint(
+            "model_id",
+            "key",
+            "step",
+            "timestamp",
+            "run_id",
+            "value",
+            "is_nan",
+            name="pk_logged_model_metrics",
+        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_metrics_model_id", table_name="metrics")
-    for table in ("logged_model_params", "logged_model_tags", "logged_models"):
+    for table in (
+        "logged_model_metrics",
+        "logged_model_params",
+        "logged_model_tags",
+        "logged_models",
+    ):
         op.drop_table(table)
