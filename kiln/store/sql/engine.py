@@ -137,6 +137,13 @@ def _configure_sqlite_connection(
     # last few commits, never corrupt the file. FULL would cost an fsync per
     # log call and cap logging at a few hundred calls per second.
     cursor.execute("PRAGMA synchronous = NORMAL")
+    # A larger page cache (up to 32 MB, taken as used) and checkpoints every
+    # 40 MB of WAL rather than 4 MB: a run's metrics are written at a few
+    # places in their b-tree, and the same pages would otherwise be evicted,
+    # re-read and copied back to the database file over and over. Together
+    # worth about a fifth of the time of bulk logging.
+    cursor.execute("PRAGMA cache_size = -32000")
+    cursor.execute("PRAGMA wal_autocheckpoint = 10000")
     cursor.execute("PRAGMA foreign_keys = ON")
     # LIKE is case-sensitive on PostgreSQL; the search compiler relies on
     # SQLite matching it.

@@ -42,7 +42,7 @@ from kiln.entities import (
     RunInputs,
     RunOutputs,
 )
-from kiln.store.sql.metrics import new_metric
+from kiln.store.sql.metrics import gc_paused, new_metric
 from kiln.store.sql.runs import info_columns, run_info_from_row
 from kiln.store.sql.schema import (
     datasets,
@@ -143,35 +143,40 @@ def load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
     sql = _statements(connection.dialect)
     args = sql.ids(run_ids)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with gc_paused():
+        try:
+            return _load(sql, cursor, args, run_ids)
+        finally:
+            cursor.close()
 
-        def rows(statement: str) -> list[Any]:
-            cursor.execute(statement, args)
-            return cursor.fetchall()  # type: ignore[no-any-return]
 
-        infos: dict[str, RunInfo] = {
-            row[0]: run_info_from_row(row) for row in rows(sql.infos)
-        }
-        if not infos:
-            return []
-        latest = _latest_metrics(rows(sql.latest))
-        run_params = _key_values(rows(sql.params))
-        run_tags = _key_values(rows(sql.tags))
-        inputs = _inputs(
-            rows(sql.input_tags), rows(sql.dataset_inputs), rows(sql.model_inputs)
-        )
-        outputs = _outputs(rows(sql.model_outputs))
-    finally:
-        cursor.close()
+def _load(
+    sql: _Statements, cursor: Any, args: dict[str, object], run_ids: Sequence[str]
+) -> list[Run]:
+    def rows(statement: str) -> list[Any]:
+        cursor.execute(statement, args)
+        return cursor.fetchall()  # type: ignore[no-any-return]
 
-    empty: dict[str, str] = {}
+    infos: dict[str, RunInfo] = {
+        row[0]: run_info_from_row(row) for row in rows(sql.infos)
+    }
+    if not infos:
+        return []
+    latest = _latest_metrics(rows(sql.latest))
+    run_params = _key_values(rows(sql.params))
+    run_tags = _key_values(rows(sql.tags))
+    inputs = _inputs(
+        rows(sql.input_tags), rows(sql.dataset_inputs), rows(sql.model_inputs)
+    )
+    outputs = _outputs(rows(sql.model_outputs))
+
     loaded = {
         run_id: Run(
             info=info,
             data=RunData(
                 latest_metrics=tuple(latest.get(run_id, ())),
-                params=run_params.get(run_id, empty),
-                tags=run_tags.get(run_id, empty),
+                params=run_params.get(run_id, {}),
+                tags=run_tags.get(run_id, {}),
             ),
             inputs=inputs.get(run_id, _NO_INPUTS),
             outputs=outputs.get(run_id, _NO_OUTPUTS),
