@@ -1,5 +1,5 @@
 """Kiln's search language: filters and ``order_by`` for runs, experiments,
-registered models and model versions.
+registered models, model versions and logged models.
 
 :func:`parse_filter` and :func:`parse_order_by` turn text into the syntax
 tree of :mod:`kiln.search.syntax`; :mod:`kiln.search.sql` compiles it to
@@ -10,6 +10,7 @@ from kiln.search.grammar import parse_filter, parse_order_by
 from kiln.search.paging import decode_page_token, encode_page_token
 from kiln.search.specs import (
     EXPERIMENTS,
+    LOGGED_MODELS,
     MODEL_VERSIONS,
     REGISTERED_MODELS,
     RUNS,
@@ -27,6 +28,7 @@ from kiln.search.syntax import (
 
 __all__ = [
     "EXPERIMENTS",
+    "LOGGED_MODELS",
     "MODEL_VERSIONS",
     "REGISTERED_MODELS",
     "RUNS",

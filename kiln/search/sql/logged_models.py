@@ -41,13 +41,14 @@ from kiln.search.specs import LOGGED_MODELS, PREFIXES
 from kiln.search.sql.common import compare, compile_tree, sort_key
 from kiln.search.syntax import Comparison, Entity, Node, Operator, Value
 from kiln.store.sql.schema import (
-    logged_model_metrics as metrics,
-)
-from kiln.store.sql.schema import (
+    logged_model_metrics,
     logged_model_params,
     logged_model_tags,
     logged_models,
 )
+
+# The points logged with each model's id (a model's "metrics.").
+metrics = logged_model_metrics
 
 _STATUS_PREFIX = "LOGGED_MODEL_"
 
