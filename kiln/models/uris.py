@@ -1,8 +1,10 @@
 """Turn a model URI into a local model folder.
 
-Local paths and ``file:`` URIs are used where they are. ``runs:/<run_id>/<path>``
-names a folder of a run's artifacts; ``mlflow-artifacts:/``, ``s3://`` and
-``http(s)://`` URIs name artifact folders directly. Remote folders are
+Local paths and ``file:`` URIs are used where they are. ``models:/<model_id>``
+names a logged model; ``runs:/<run_id>/<name>`` the run's logged model called
+``name``, else the folder ``name`` of the run's artifacts (the layout before
+logged models); ``mlflow-artifacts:/``, ``s3://`` and ``http(s)://`` URIs name
+artifact folders directly. Remote folders are
 downloaded once into a local cache (``$KILN_MODEL_CACHE``, default
 ``~/.cache/kiln/models``) keyed by the resolved artifact URI, since logged
 model files are never rewritten; a download lands in a temporary folder that
@@ -16,6 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from kiln.errors import (
@@ -24,6 +27,9 @@ from kiln.errors import (
     ResourceDoesNotExist,
 )
 from kiln.models.model import MLMODEL_FILE
+
+if TYPE_CHECKING:
+    from kiln.tracking.client import KilnClient
 
 __all__ = ["cache_folder", "download_model"]
 
@@ -60,12 +66,31 @@ def download_model(model_uri: str) -> Path:
     if scheme == "runs":
         return _run_folder(uri)
     if scheme == "models":
-        raise NotImplementedFeature(
-            f"Model URI {uri!r} names a registered or logged model, which Kiln "
-            "cannot resolve yet; use the runs:/<run_id>/<path> URI that "
-            "log_model returned."
-        )
+        return _logged_model_folder(uri)
     return _cached(uri, None)
+
+
+def _logged_model_folder(uri: str) -> Path:
+    from kiln.tracking.client import KilnClient
+
+    parts = urlsplit(uri)
+    segments = [s for s in parts.path.split("/") if s]
+    # A single segment is a logged model id (MLflow 3); name/version, aliases
+    # and other registries belong to the model registry.
+    if parts.netloc or len(segments) != 1 or "@" in segments[0]:
+        raise NotImplementedFeature(
+            f"Model URI {uri!r} names a registered model, which Kiln cannot "
+            "resolve yet; use the models:/<model_id> or runs:/<run_id>/<name> "
+            "URI that log_model returned."
+        )
+    logged = KilnClient().store.get_logged_model(segments[0])
+    return _artifact_folder(logged.artifact_location)
+
+
+def _artifact_folder(location: str) -> Path:
+    if _scheme(location) in _LOCAL_SCHEMES:
+        return _local_folder(location)
+    return _cached(location, None)
 
 
 def _local_folder(uri: str) -> Path:
@@ -91,10 +116,26 @@ def _run_folder(uri: str) -> Path:
         )
     run_id, artifact_path = segments[0], "/".join(segments[1:])
     client = KilnClient()
+    logged = _run_logged_model(client, run_id, artifact_path)
+    if logged is not None:
+        return _artifact_folder(logged)
     location = client.get_artifact_uri(run_id, artifact_path)
     if _scheme(location) in _LOCAL_SCHEMES:
         return _local_folder(location)
     return _cached(location, client, run_id, artifact_path)
+
+
+def _run_logged_model(client: KilnClient, run_id: str, name: str) -> str | None:
+    """The artifact location of the run's output model called ``name``."""
+    outputs = client.get_run(run_id).outputs.model_outputs
+    for output in outputs:
+        try:
+            logged = client.store.get_logged_model(output.model_id)
+        except ResourceDoesNotExist:
+            continue  # deleted since; the run still lists it
+        if logged.name == name:
+            return logged.artifact_location
+    return None
 
 
 def _cached(

@@ -61,11 +61,17 @@ def test_run_uri_naming_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    "uri", ["models:/churn/1", "models:/churn@prod", "models:/m-1"]
+    "uri",
+    ["models:/churn/1", "models:/churn@prod", "models://other@databricks/churn/1"],
 )
 def test_registry_uris_are_not_supported_yet(uri: str) -> None:
-    with pytest.raises(NotImplementedFeature, match="runs:/"):
+    with pytest.raises(NotImplementedFeature, match="models:/<model_id>"):
         pyfunc.load_model(uri)
+
+
+def test_unknown_logged_model_id() -> None:
+    with pytest.raises(ResourceDoesNotExist, match="m-0123"):
+        pyfunc.load_model("models:/m-0123456789abcdef0123456789abcdef")
 
 
 def test_unknown_loader_module(saved_sklearn: Path) -> None:

@@ -11,7 +11,8 @@ import yaml
 
 import kiln
 from kiln import pyfunc
-from kiln.errors import InvalidParameterValue
+from kiln.entities import LoggedModelStatus
+from kiln.errors import InvalidParameterValue, KilnError
 from kiln.models import (
     ColSpec,
     Model,
@@ -188,7 +189,7 @@ def test_requirements_are_pinned_and_overridable(factor_file: str) -> None:
     assert Path("n/requirements.txt").read_text() == "only-this==1.0\n"
 
 
-def test_log_model_to_active_run_and_load_by_runs_uri(
+def test_log_model_creates_a_logged_model_of_the_active_run(
     frame: pd.DataFrame, factor_file: str
 ) -> None:
     with kiln.start_run() as run:
@@ -199,12 +200,20 @@ def test_log_model_to_active_run_and_load_by_runs_uri(
             input_example=frame,
         )
 
-    assert info.model_uri == f"runs:/{run.info.run_id}/scaler"
+    client = kiln.KilnClient()
+    logged = client.store.get_logged_model(str(info.model_id))
+    stored_run = client.get_run(run.info.run_id)
+    assert info.model_uri == f"models:/{info.model_id}"
+    assert str(info.model_id).startswith("m-")
     assert info.run_id == run.info.run_id
-    assert info.artifact_path == "scaler"
-    assert pyfunc.load_model(info.model_uri).predict(frame).tolist()[0] == 3.0
+    assert info.artifact_path == logged.artifact_location
+    assert (logged.name, logged.status) == ("scaler", LoggedModelStatus.READY)
+    assert logged.source_run_id == run.info.run_id
+    assert [o.model_id for o in stored_run.outputs.model_outputs] == [info.model_id]
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/scaler"):
+        assert pyfunc.load_model(uri).predict(frame).tolist()[0] == 3.0
     stored = pyfunc.get_model_info(info.model_uri)
-    assert stored.run_id == run.info.run_id
+    assert stored.model_id == info.model_id
     assert stored.model_uuid == info.model_uuid
     assert stored.signature == info.signature
 
@@ -218,9 +227,31 @@ def test_log_model_to_a_given_run(frame: pd.DataFrame, factor_file: str) -> None
     )
 
     assert kiln.active_run() is None
-    assert [f.path for f in client.list_artifacts(run_id)] == ["model"]
+    assert info.run_id == run_id
     assert pyfunc.load_model(f"runs:/{run_id}/model").predict(frame).tolist()[1] == 6.0
+
+
+def test_without_logged_models_the_model_goes_under_the_run(
+    frame: pd.DataFrame, factor_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = kiln.KilnClient()
+    run_id = client.create_run(client.create_experiment("e")).info.run_id
+    missing = KilnError("The tracking server has no endpoint (HTTP 404).")
+    missing.error_code = "ENDPOINT_NOT_FOUND"
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise missing
+
+    # An MLflow 2.x server answers the logged-model endpoints with 404.
+    monkeypatch.setattr(type(client.store), "create_logged_model", refuse)
+    info = pyfunc.log_model(
+        python_model=Scaler(), artifacts={"factor": factor_file}, run_id=run_id
+    )
+
     assert info.model_uri == f"runs:/{run_id}/model"
+    assert info.model_id is None
+    assert [f.path for f in client.list_artifacts(run_id)] == ["model"]
+    assert pyfunc.load_model(info.model_uri).predict(frame).tolist()[0] == 3.0
 
 
 def test_remote_models_download_once(

@@ -109,13 +109,9 @@ def test_log_model_to_the_active_run(classifier: Pipeline, frame: pd.DataFrame) 
     with kiln.start_run() as run:
         info = kiln_sklearn.log_model(classifier, name="clf", input_example=frame)
 
-    assert info.model_uri == f"runs:/{run.info.run_id}/clf"
-    assert kiln_sklearn.load_model(info.model_uri).predict(frame).tolist() == [
-        0,
-        1,
-        0,
-        1,
-    ]
+    assert info.model_uri == f"models:/{info.model_id}"
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/clf"):
+        assert kiln_sklearn.load_model(uri).predict(frame).tolist() == [0, 1, 0, 1]
 
 
 def test_unknown_format_and_method_are_refused(classifier: Pipeline) -> None:
