@@ -68,6 +68,29 @@ def test_upgrade_twice_is_harmless(sqlite_uri: str) -> None:
     upgrade(sqlite_uri)
 
 
+_OPEN_AND_REPORT_ALEMBIC = """
+import sys
+from kiln.store.sql.store import SqlStore
+SqlStore(sys.argv[1], sys.argv[2]).close()
+print("alembic" in sys.modules)
+"""
+
+
+def test_opening_a_current_database_skips_importing_alembic(
+    sqlite_uri: str, tmp_path: Path
+) -> None:
+    upgrade(sqlite_uri)
+    command = [sys.executable, "-c", _OPEN_AND_REPORT_ALEMBIC]
+    done = subprocess.run(
+        [*command, sqlite_uri, str(tmp_path / "artifacts")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "False"
+
+
 def test_upgrade_refuses_unknown_schemes() -> None:
     with pytest.raises(InvalidParameterValue, match="mysql"):
         upgrade("mysql://user@host/db")
