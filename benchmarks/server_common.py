@@ -224,9 +224,10 @@ def running_server(side: str, folder: Path, mlflow: str) -> Iterator[Server]:
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     # The server runs in its own session, so its group holds it and its
-    # workers and nothing else.
+    # workers and nothing else. SIGTERM, as SIGINT is ignored when this
+    # script itself runs in the background.
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -19,6 +19,7 @@ from kiln.server.config import (
 
 _WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 _APP_FACTORY = "kiln.server.app:create_app_from_env"
+_HTTP_PROTOCOL = "kiln.server.protocol:CoalescingHttpToolsProtocol"
 
 
 @click.command()
@@ -156,6 +157,7 @@ def server(
         workers=workers,
         log_config=_log_config(),
         access_log=access_log,
+        http=_HTTP_PROTOCOL,
         server_header=False,
     )
 
