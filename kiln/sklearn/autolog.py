@@ -95,8 +95,7 @@ def _fit_and_log(
     started = fluent.active_run() is None
     run = fluent.active_run() or fluent.start_run()
     try:
-        fluent.set_tag("mlflow.autologging", "sklearn")
-        fluent.log_params(_params(estimator))
+        _log_before_fit(estimator)
         result = original(estimator, *args, **kwargs)
         _log_after_fit(estimator, X, y)
     except BaseException:
@@ -111,6 +110,17 @@ def _fit_and_log(
 def _params(estimator: Any) -> dict[str, object]:
     # Nested estimators appear as their repr; MLflow logs them the same way.
     return {key: value for key, value in estimator.get_params(deep=True).items()}
+
+
+def _log_before_fit(estimator: Any) -> None:
+    from kiln.tracking import fluent
+
+    try:
+        fluent.set_tag("mlflow.autologging", "sklearn")
+        fluent.log_params(_params(estimator))
+    # Autologging never breaks training: a refused value is reported instead.
+    except KilnError as exc:
+        _log.warning("scikit-learn autologging could not log params: %s", exc)
 
 
 def _log_after_fit(estimator: Any, X: Any, y: Any) -> None:
@@ -168,18 +178,38 @@ def _example(X: Any) -> Any:
     return X[:_EXAMPLE_ROWS]
 
 
+def _untrusted_types(estimator: Any) -> list[str]:
+    import skops.io
+
+    return list(skops.io.get_untrusted_types(data=skops.io.dumps(estimator)))
+
+
 def _log_fitted_model(estimator: Any, X: Any) -> None:
+    example = _example(X) if _settings["log_input_examples"] else None
+    _log_one_model(estimator, "model", example)
+    best = getattr(estimator, "best_estimator_", None)
+    if best is not None:
+        _log_one_model(best, "best_estimator", example)
+
+
+def _log_one_model(estimator: Any, name: str, example: Any) -> None:
     from kiln import sklearn as kiln_sklearn
 
-    example = _example(X) if _settings["log_input_examples"] else None
-    try:
-        kiln_sklearn.log_model(estimator, name="model", input_example=example)
-    except KilnError as exc:
-        # skops refuses some custom estimators; cloudpickle handles them.
-        _log.warning("Logging the model with skops failed (%s); using cloudpickle", exc)
+    untrusted = _untrusted_types(estimator)
+    # scikit-learn's own classes that skops does not trust by default (a
+    # search's splitter and scorer, say) are trusted; user code is not.
+    foreign = [t for t in untrusted if not t.startswith("sklearn.")]
+    if foreign:
+        _log.warning(
+            "Logging %r with cloudpickle: skops does not trust %s", name, foreign
+        )
         kiln_sklearn.log_model(
             estimator,
-            name="model",
+            name=name,
             input_example=example,
             serialization_format="cloudpickle",
         )
+        return
+    kiln_sklearn.log_model(
+        estimator, name=name, input_example=example, skops_trusted_types=untrusted
+    )

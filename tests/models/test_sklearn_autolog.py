@@ -8,7 +8,7 @@ import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import kiln
 from kiln import pyfunc
@@ -67,9 +67,40 @@ def test_search_logs_best_params_and_score(
     with kiln.start_run() as run:
         GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X, y)
 
-    data = kiln.get_run(run.info.run_id).data
-    assert data.params["best_C"] in ("0.1", "1.0")
-    assert 0.0 <= data.metrics["best_cv_score"] <= 1.0
+    stored = kiln.get_run(run.info.run_id)
+    assert stored.data.params["best_C"] in ("0.1", "1.0")
+    assert 0.0 <= stored.data.metrics["best_cv_score"] <= 1.0
+    models = {
+        logged.name: logged
+        for logged in (
+            kiln.KilnClient().store.get_logged_model(output.model_id)
+            for output in stored.outputs.model_outputs
+        )
+    }
+    assert sorted(models) == ["best_estimator", "model"]
+    # The search's own splitter and scorer are trusted, so skops stores it.
+    search = pyfunc.get_model_info(f"models:/{models['model'].model_id}")
+    assert search.flavors["sklearn"]["serialization_format"] == "skops"
+    best = kiln_sklearn.load_model(f"runs:/{run.info.run_id}/best_estimator")
+    assert best.predict(X.head(2)).shape == (2,)
+
+
+def _shift(values: np.ndarray) -> np.ndarray:
+    return values + 1
+
+
+def test_user_code_falls_back_to_cloudpickle(
+    wide: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    X, y = wide
+    with kiln.start_run() as run:
+        Pipeline(
+            [("shift", FunctionTransformer(_shift)), ("clf", LogisticRegression())]
+        ).fit(X, y)
+
+    model = pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    assert model.metadata.flavors["sklearn"]["serialization_format"] == "cloudpickle"
+    assert model.predict(X.head(2)).shape == (2,)
 
 
 def test_fit_without_a_run_starts_and_ends_one(
