@@ -296,11 +296,37 @@ class MetricLog:
         extra = (metric.model_id, metric.dataset_name, metric.dataset_digest)
         sql = self._sql
         args: tuple[object, ...]
-        if extra == (None, None, None):
+        plain = extra == (None, None, None)
+        if plain:
             insert, args = sql.insert_plain_point_if_active, (*point, run_id)
         else:
             insert, args = sql.insert_full_point_if_active, (*point, *extra, run_id)
+        at_once = sql.log_plain_point_at_once if plain else sql.log_full_point_at_once
+        if at_once is not None:
+            self._log_at_once(at_once, args)
+            return
         self._in_transaction(lambda cursor: self._insert_point(cursor, insert, args))
+
+    def _log_at_once(self, statement: str, args: tuple[object, ...]) -> None:
+        # One autocommitted statement (see statements.log_point_at_once);
+        # the connection goes back to the pool in its usual mode.
+        connection, cursor = self._connections.acquire()
+        driver = connection.driver_connection
+        failed = True
+        try:
+            driver.autocommit = True
+            try:
+                cursor.execute(statement, args)
+                (landed,) = cursor.fetchone()
+                if not landed:
+                    # The run is missing or deleted, or the point was
+                    # logged before (which changes nothing).
+                    self._check_active(cursor, args[0])
+            finally:
+                driver.autocommit = False
+            failed = False
+        finally:
+            self._connections.release(connection, failed)
 
     def log_points(self, run_id: str, points: Sequence[Metric]) -> None:
         """Store validated points in their own transaction, all or none."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     exists,
+    func,
     literal_column,
     not_,
     select,
@@ -115,6 +116,25 @@ def insert_metric_if_active(dialect_name: str, columns: Sequence[str]) -> Insert
     return result
 
 
+def log_point_at_once(dialect_name: str, columns: Sequence[str]) -> Any:
+    """One statement that inserts a point if the run is active, moves the
+    latest value forward and returns how many points landed (0 or 1).
+
+    PostgreSQL runs both inserts as data-modifying CTEs of one query, so a
+    logged point costs a single round trip in autocommit mode instead of
+    one per statement plus BEGIN and COMMIT.
+    """
+    point = (
+        insert_metric_if_active(dialect_name, columns)
+        .returning(*[metrics.c[c] for c in PLAIN_POINT])
+        .cte("point")
+    )
+    latest = upsert_latest_metric(dialect_name).from_select(
+        list(PLAIN_POINT), select(*[point.c[c] for c in PLAIN_POINT])
+    )
+    return select(func.count()).select_from(point).add_cte(latest.cte("latest"))
+
+
 # Positional parameter order of the batch inserts: a point without model or
 # dataset, and a full one.
 PLAIN_POINT = ("run_id", "key", "step", "timestamp", "value", "is_nan")
@@ -170,3 +190,13 @@ class MetricStatements:
             dialect,
         )
         self.begin = "BEGIN IMMEDIATE" if name == "sqlite" else None
+        # On PostgreSQL a point is logged in one autocommitted statement.
+        self.log_plain_point_at_once: str | None = None
+        self.log_full_point_at_once: str | None = None
+        if name == "postgresql":
+            self.log_plain_point_at_once = compile_positional(
+                log_point_at_once(name, PLAIN_POINT), dialect, (*PLAIN_POINT, "run_id")
+            )
+            self.log_full_point_at_once = compile_positional(
+                log_point_at_once(name, FULL_POINT), dialect, (*FULL_POINT, "run_id")
+            )
