@@ -397,6 +397,8 @@ def main(bench: ServerBenchmark, script: str) -> None:
         print(json.dumps(facts))
         return
 
+    # Stopped with SIGTERM, still stop the servers (the finally blocks run).
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     script = str(Path(script).resolve())
     sizes = _sizes_for(bench, args)
     repeats = {
