@@ -21,6 +21,7 @@ import pandas as pd
 
 from kiln.errors import InvalidParameterValue
 from kiln.models.enforcement import to_frame
+from kiln.models.model import model_file
 
 __all__ = [
     "EXAMPLE_FILE",
@@ -92,7 +93,7 @@ def load_input_example(folder: str | Path, info: Mapping[str, Any] | None) -> An
     """The saved example as a DataFrame or numpy array(s); None if there is none."""
     if not info:
         return None
-    path = Path(folder) / str(info.get("artifact_path", EXAMPLE_FILE))
+    path = model_file(Path(folder), info.get("artifact_path", EXAMPLE_FILE))
     body = json.loads(path.read_text())
     if info.get("type") == "ndarray":
         inputs = body["inputs"]

@@ -22,7 +22,7 @@ import yaml
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.models.schema import ModelSignature
 
-__all__ = ["MLMODEL_FILE", "PYFUNC_FLAVOR", "Model", "ModelInfo"]
+__all__ = ["MLMODEL_FILE", "PYFUNC_FLAVOR", "Model", "ModelInfo", "model_file"]
 
 MLMODEL_FILE = "MLmodel"
 PYFUNC_FLAVOR = "python_function"
@@ -41,6 +41,26 @@ _KNOWN_KEYS = (
     "model_size_bytes",
     "metadata",
 )
+
+
+def model_file(folder: Path, name: object) -> Path:
+    """The file ``name`` (as written in MLmodel) inside the model ``folder``.
+
+    An MLmodel naming a path outside its folder (``../x``, an absolute path,
+    a link leading out) is refused with InvalidParameterValue.
+    """
+    from kiln.artifacts.paths import join_safely
+
+    refused = InvalidParameterValue(
+        f"The model's MLmodel names file {name!r}, which is not a relative path "
+        "inside the model folder; save the model again."
+    )
+    if not isinstance(name, str) or not name:
+        raise refused
+    try:
+        return join_safely(folder, name)
+    except InvalidParameterValue as exc:
+        raise refused from exc
 
 
 def _kiln_version() -> str:

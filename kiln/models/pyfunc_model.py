@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from kiln.errors import KilnError, NotImplementedFeature
 from kiln.models.enforcement import enforce_input, enforce_params
-from kiln.models.model import Model
+from kiln.models.model import Model, model_file
 from kiln.models.python_model import (
     LOADER_MODULE,
     PythonModelContext,
@@ -29,9 +29,7 @@ __all__ = ["Predictor", "PyFuncModel", "load_pyfunc_model"]
 # loader_module named in MLmodel → (Kiln module, package to install).
 _LOADERS: dict[str, tuple[str, str]] = {
     LOADER_MODULE: ("kiln.models.pyfunc_model", "kiln-ml[models]"),
-    "kiln.pyfunc": ("kiln.models.pyfunc_model", "kiln-ml[models]"),
     "mlflow.sklearn": ("kiln.sklearn", "kiln-ml[sklearn]"),
-    "kiln.sklearn": ("kiln.sklearn", "kiln-ml[sklearn]"),
 }
 
 
@@ -121,7 +119,7 @@ def _add_code_paths(folder: Path, config: dict[str, Any]) -> None:
     code = config.get("code")
     if code:
         # Code saved with the model is imported before the model is unpickled.
-        path = str(folder / str(code))
+        path = str(model_file(folder, code))
         if path not in sys.path:
             sys.path.insert(0, path)
 

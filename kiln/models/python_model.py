@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from kiln.errors import InvalidParameterValue, KilnError
+from kiln.models.model import model_file
 
 __all__ = [
     "ARTIFACTS_FOLDER",
@@ -168,7 +169,7 @@ def load_python_model(
             "The model's python_function flavor names no 'python_model' file "
             "(models defined as code are not supported yet); save the model again."
         )
-    path = folder / str(config["python_model"])
+    path = model_file(folder, config["python_model"])
     try:
         with path.open("rb") as file:
             python_model = _Unpickler(file).load()
@@ -183,7 +184,7 @@ def load_python_model(
             "save or log the model again."
         ) from exc
     artifacts = {
-        name: str(folder / info["path"])
+        name: str(model_file(folder, info["path"]))
         for name, info in (config.get("artifacts") or {}).items()
     }
     context = PythonModelContext(artifacts, model_config)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kiln.errors import InvalidParameterValue, KilnError
-from kiln.models.model import PYFUNC_FLAVOR, Model, ModelInfo
+from kiln.models.model import PYFUNC_FLAVOR, Model, ModelInfo, model_file
 from kiln.models.run_logging import log_model_folder
 from kiln.models.saving import ModelFiles, write_model
 from kiln.models.schema import ModelSignature
@@ -235,7 +235,7 @@ def load_model(model_uri: str | Path) -> Any:
     folder = download_model(str(model_uri))
     model = Model.load(folder)
     config = _flavor_config(model, str(model_uri))
-    return _read_estimator(folder / str(config["pickled_model"]), config)
+    return _read_estimator(model_file(folder, config.get("pickled_model")), config)
 
 
 class SklearnPredictor:
@@ -256,5 +256,5 @@ def load_pyfunc(
     pyfunc = model.pyfunc_config
     config = model.flavors.get(FLAVOR_NAME) or {"serialization_format": "pickle"}
     file_name = pyfunc.get("model_path") or config.get("pickled_model")
-    estimator = _read_estimator(folder / str(file_name), config)
+    estimator = _read_estimator(model_file(folder, file_name), config)
     return SklearnPredictor(estimator, str(pyfunc.get("predict_fn", "predict")))

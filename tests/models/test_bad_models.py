@@ -167,3 +167,23 @@ def test_failed_save_leaves_nothing(tmp_path: Path) -> None:
 def test_python_model_must_be_a_python_model() -> None:
     with pytest.raises(InvalidParameterValue, match="'function'"):
         pyfunc.save_model("m", python_model=lambda x: x)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["../outside.skops", "/etc/passwd"])
+def test_mlmodel_naming_a_file_outside_the_folder(
+    saved_sklearn: Path, name: str
+) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["flavors"]["python_function"]["model_path"] = name
+        data["flavors"]["sklearn"]["pickled_model"] = name
+
+    _rewrite_mlmodel(saved_sklearn, change)
+
+    with pytest.raises(
+        InvalidParameterValue, match="not a relative path inside the model folder"
+    ):
+        pyfunc.load_model(saved_sklearn)
+    with pytest.raises(
+        InvalidParameterValue, match="not a relative path inside the model folder"
+    ):
+        kiln_sklearn.load_model(saved_sklearn)
