@@ -17,6 +17,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -67,7 +68,7 @@ def download_model(model_uri: str) -> Path:
         return _run_folder(uri)
     if scheme == "models":
         return _logged_model_folder(uri)
-    return _cached(uri, None)
+    return _cached(uri)
 
 
 def _logged_model_folder(uri: str) -> Path:
@@ -90,7 +91,7 @@ def _logged_model_folder(uri: str) -> Path:
 def _artifact_folder(location: str) -> Path:
     if _scheme(location) in _LOCAL_SCHEMES:
         return _local_folder(location)
-    return _cached(location, None)
+    return _cached(location)
 
 
 def _local_folder(uri: str) -> Path:
@@ -122,7 +123,10 @@ def _run_folder(uri: str) -> Path:
     location = client.get_artifact_uri(run_id, artifact_path)
     if _scheme(location) in _LOCAL_SCHEMES:
         return _local_folder(location)
-    return _cached(location, client, run_id, artifact_path)
+    return _cached(
+        location,
+        lambda staging: client.download_artifacts(run_id, artifact_path, staging),
+    )
 
 
 def _run_logged_model(client: KilnClient, run_id: str, name: str) -> str | None:
@@ -138,12 +142,10 @@ def _run_logged_model(client: KilnClient, run_id: str, name: str) -> str | None:
     return None
 
 
-def _cached(
-    location: str,
-    client: object | None,
-    run_id: str | None = None,
-    artifact_path: str | None = None,
-) -> Path:
+def _cached(location: str, fetch: Callable[[Path], str] | None = None) -> Path:
+    """The cached copy of the model folder at ``location``, downloading it
+    with ``fetch(staging_folder)`` (by default from its artifact store) on
+    first use."""
     key = hashlib.sha256(location.encode()).hexdigest()[:32]
     target = cache_folder() / key
     if (target / MLMODEL_FILE).is_file():
@@ -151,32 +153,24 @@ def _cached(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=target.parent))
     try:
-        landed = Path(_download(location, staging, client, run_id, artifact_path))
+        landed = Path(fetch(staging) if fetch else _download(location, staging))
         if not (landed / MLMODEL_FILE).is_file():
             raise ResourceDoesNotExist(
                 f"No {MLMODEL_FILE} file at {location!r}; the URI must name the "
                 "folder log_model uploaded."
             )
-        if target.exists():
+        try:
+            landed.rename(target)
+        except OSError:
             # Another process finished the same download first.
-            return target
-        landed.rename(target)
+            if not (target / MLMODEL_FILE).is_file():
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
-def _download(
-    location: str,
-    staging: Path,
-    client: object | None,
-    run_id: str | None,
-    artifact_path: str | None,
-) -> str:
-    from kiln.tracking.client import KilnClient
-
-    if isinstance(client, KilnClient) and run_id and artifact_path:
-        return client.download_artifacts(run_id, artifact_path, staging)
+def _download(location: str, staging: Path) -> str:
     from kiln.artifacts import get_repository
     from kiln.tracking.config import get_tracking_uri
 

@@ -255,6 +255,9 @@ def load_pyfunc(
     """The python_function loader for sklearn models (Kiln's or MLflow's)."""
     pyfunc = model.pyfunc_config
     config = model.flavors.get(FLAVOR_NAME) or {"serialization_format": "pickle"}
-    file_name = pyfunc.get("model_path") or config.get("pickled_model")
+    # Models saved by MLflow 1.x name the file under "data".
+    file_name = (
+        pyfunc.get("model_path") or pyfunc.get("data") or config.get("pickled_model")
+    )
     estimator = _read_estimator(model_file(folder, file_name), config)
     return SklearnPredictor(estimator, str(pyfunc.get("predict_fn", "predict")))
