@@ -92,6 +92,9 @@ params = Table(
     # only: PostgreSQL refuses index entries over about 2.7 kB, and values
     # may be longer.
     Index("ix_params_key_value_run", "key", "value", "run_id").ddl_if(dialect="sqlite"),
+    # Stored in primary-key order on SQLite, so a run's params are one range
+    # of one b-tree (see ``metrics``).
+    sqlite_with_rowid=False,
 )
 
 tags = Table(
@@ -105,6 +108,7 @@ tags = Table(
     Index("ix_tags_key", "key", "run_id"),
     # As for params: a covering index for searches, SQLite only.
     Index("ix_tags_key_value_run", "key", "value", "run_id").ddl_if(dialect="sqlite"),
+    sqlite_with_rowid=False,
 )
 
 # Every point of every metric. NaN is stored as value 0 with is_nan set,
@@ -147,6 +151,7 @@ latest_metrics = Table(
     ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
     # Covers metric comparisons (value and NaN flag) and yields the run ids.
     Index("ix_latest_metrics_key_value", "key", "value", "is_nan", "run_id"),
+    sqlite_with_rowid=False,
 )
 
 datasets = Table(

@@ -74,6 +74,7 @@ def _create_run_tables() -> None:
             sa.Column("value", sa.Text, nullable=False),
             sa.PrimaryKeyConstraint("run_id", "key", name=pk),
             _run_fk(),
+            sqlite_with_rowid=False,
         )
     op.create_index("ix_params_key_value", "params", ["key", "run_id"])
     op.create_index("ix_tags_key", "tags", ["key", "run_id"])
@@ -112,6 +113,7 @@ def _create_metric_tables() -> None:
         sa.Column("is_nan", sa.Boolean, nullable=False),
         sa.PrimaryKeyConstraint("run_id", "key", name="pk_latest_metrics"),
         _run_fk(),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_latest_metrics_key_value",
