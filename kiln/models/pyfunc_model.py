@@ -115,13 +115,17 @@ def _loader(name: str) -> Any:
         ) from exc
 
 
-def _add_code_paths(folder: Path, config: dict[str, Any]) -> None:
+def _add_code_paths(folder: Path, config: dict[str, Any]) -> str | None:
+    """Put the model's saved code first on ``sys.path``; return what was added."""
     code = config.get("code")
-    if code:
-        # Code saved with the model is imported before the model is unpickled.
-        path = str(model_file(folder, code))
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    if not code:
+        return None
+    # Code saved with the model is importable before the model is unpickled.
+    path = str(model_file(folder, code))
+    if path in sys.path:
+        return None
+    sys.path.insert(0, path)
+    return path
 
 
 def load_pyfunc_model(
@@ -131,6 +135,12 @@ def load_pyfunc_model(
     model = Model.load(folder)
     config = model.pyfunc_config
     module = _loader(str(config.get("loader_module")))
-    _add_code_paths(folder, config)
-    predictor = module.load_pyfunc(folder, model, model_config)
+    added = _add_code_paths(folder, config)
+    try:
+        predictor = module.load_pyfunc(folder, model, model_config)
+    except BaseException:
+        # A model that fails to load leaves no trace on the import path.
+        if added is not None and added in sys.path:
+            sys.path.remove(added)
+        raise
     return PyFuncModel(model, predictor, folder)

@@ -187,3 +187,16 @@ def test_mlmodel_naming_a_file_outside_the_folder(
         InvalidParameterValue, match="not a relative path inside the model folder"
     ):
         kiln_sklearn.load_model(saved_sklearn)
+
+
+def test_failed_load_leaves_the_import_path_alone(tmp_path: Path) -> None:
+    helper = tmp_path / "helper.py"
+    helper.write_text("VALUE = 1\n")
+    pyfunc.save_model("m", python_model=Echo(), code_paths=[helper])
+    Path("m/python_model.pkl").write_bytes(b"\x80\x05")
+    before = list(sys.path)
+
+    with pytest.raises(InvalidParameterValue, match="truncated or corrupt"):
+        pyfunc.load_model("m")
+
+    assert sys.path == before
