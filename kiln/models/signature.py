@@ -62,14 +62,16 @@ def infer_signature(
     """Build a signature from an input example, an output and params defaults."""
     return ModelSignature(
         infer_schema(model_input) if model_input is not None else None,
-        infer_output_schema(model_output) if model_output is not None else None,
+        infer_schema(model_output) if model_output is not None else None,
         infer_params_schema(params) if params else None,
     )
 
 
 def infer_output_schema(output: Any) -> Schema:
     """Like :func:`infer_schema`, but a 1-D array of predictions is one
-    unnamed column, as MLflow records it."""
+    unnamed column, as MLflow records the output it infers while saving a
+    model (its ``infer_signature`` keeps such an array a tensor, as Kiln's
+    does)."""
     if isinstance(output, np.ndarray) and output.ndim == 1:
         return Schema((_column_spec(pd.Series(output), None),))
     return infer_schema(output)

@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from kiln import pyfunc
 from kiln import sklearn as kiln_sklearn
 from kiln.errors import KilnError
-from kiln.models import ColSpec, Schema
+from kiln.models import ColSpec, ModelSignature, Schema, infer_signature
 
 SCRIPTS = Path(__file__).with_name("scripts")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +96,7 @@ def test_mlflow_loads_models_kiln_saved(
 @pytest.fixture(scope="module")
 def mlflow_saved(
     mlflow_python: str, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, dict[str, list[float]]]:
+) -> tuple[Path, dict[str, Any]]:
     """Models saved by MLflow once for this module, and their predictions."""
     folder = tmp_path_factory.mktemp("mlflow-saved")
     return folder, _run(mlflow_python, "mlflow_saves.py", str(folder))
@@ -104,7 +104,7 @@ def mlflow_saved(
 
 def test_kiln_loads_models_mlflow_saved(
     mlflow_python: str,
-    mlflow_saved: tuple[Path, dict[str, list[float]]],
+    mlflow_saved: tuple[Path, dict[str, Any]],
     frame: pd.DataFrame,
 ) -> None:
     folder, expected = mlflow_saved
@@ -125,8 +125,27 @@ def test_kiln_loads_models_mlflow_saved(
     assert through_kiln == expected["custom"]
 
 
+def test_kiln_infers_the_signature_mlflow_infers(
+    mlflow_saved: tuple[Path, dict[str, Any]],
+) -> None:
+    _, expected = mlflow_saved
+    compound = pd.DataFrame(
+        {
+            "v": [[1.0, 2.0]],
+            "o": [{"k": "x", "n": 1}],
+            "i": np.array([1], dtype=np.int32),
+        }
+    )
+
+    signature = infer_signature(
+        compound, np.zeros((1, 3), dtype=np.float32), params={"k": 3, "names": ["a"]}
+    )
+
+    assert signature == ModelSignature.from_dict(expected["signature"])
+
+
 def test_mlflow_custom_model_without_mlflow_names_it(
-    mlflow_saved: tuple[Path, dict[str, list[float]]],
+    mlflow_saved: tuple[Path, dict[str, Any]],
 ) -> None:
     folder, _ = mlflow_saved
 

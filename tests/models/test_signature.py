@@ -157,3 +157,10 @@ def test_reads_a_signature_written_by_mlflow() -> None:
 def test_unknown_column_type_is_refused() -> None:
     with pytest.raises(InvalidParameterValue, match="'decimal'"):
         Schema.from_json('[{"type": "decimal", "name": "x"}]')
+
+
+def test_infer_signature_reads_an_array_output_as_a_tensor() -> None:
+    # As MLflow's infer_signature does; only saving turns it into a column.
+    signature = infer_signature(pd.DataFrame({"a": [1.0]}), np.array([1]))
+
+    assert signature.outputs == Schema((TensorSpec("int64", (-1,)),))

@@ -8,6 +8,7 @@ import json
 import sys
 
 import mlflow
+import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
@@ -23,11 +24,18 @@ class Doubler(mlflow.pyfunc.PythonModel):
 
 
 mlflow.pyfunc.save_model(f"{out}/custom", python_model=Doubler(), input_example=frame)
+compound = pd.DataFrame(
+    {"v": [[1.0, 2.0]], "o": [{"k": "x", "n": 1}], "i": np.array([1], dtype=np.int32)}
+)
+signature = mlflow.models.infer_signature(
+    compound, np.zeros((1, 3), dtype=np.float32), params={"k": 3, "names": ["a"]}
+)
 print(
     json.dumps(
         {
             "sk": [float(v) for v in estimator.predict(frame)],
             "custom": [float(v) for v in Doubler().predict(None, frame)],
+            "signature": signature.to_dict(),
         }
     )
 )
