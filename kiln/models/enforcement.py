@@ -71,6 +71,11 @@ def to_frame(data: Any, names: list[str] | None = None) -> pd.DataFrame:
             {k: list(v) if np.ndim(v) > 1 else v for k, v in data.items()}
         )
     if isinstance(data, np.ndarray):
+        if data.ndim > 2:
+            raise InvalidParameterValue(
+                f"A {data.ndim}-dimensional array cannot be read as columns; the "
+                "model's signature expects a table."
+            )
         array = data.reshape(-1, 1) if data.ndim == 1 else data
         use = names if names and len(names) == array.shape[1] else None
         return pd.DataFrame(array, columns=use)
@@ -91,16 +96,27 @@ def to_frame(data: Any, names: list[str] | None = None) -> pd.DataFrame:
 
 
 def enforce_input(data: Any, schema: Schema | None) -> Any:
-    """Return ``data`` checked and converted to what ``schema`` describes."""
+    """Return ``data`` checked and converted to what ``schema`` describes.
+
+    Without a schema only a dict of columns or a list of rows (dicts) becomes
+    a DataFrame; anything else reaches the model as given.
+    """
     if schema is None or not schema.inputs:
-        if isinstance(data, Mapping) and all(
-            isinstance(v, np.ndarray) for v in data.values()
-        ):
-            return data
-        return to_frame(data) if isinstance(data, Mapping | list) else data
+        return to_frame(data) if _is_columns_or_rows(data) else data
     if schema.is_tensor_spec:
         return _enforce_tensors(data, schema)
     return _enforce_columns(data, schema)
+
+
+def _is_columns_or_rows(data: Any) -> bool:
+    if isinstance(data, Mapping):
+        # A dict of arrays is named tensors, kept as it is.
+        return not all(isinstance(v, np.ndarray) for v in data.values())
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and all(isinstance(row, Mapping) for row in data)
+    )
 
 
 def _enforce_columns(data: Any, schema: Schema) -> pd.DataFrame:

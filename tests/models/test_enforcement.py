@@ -124,8 +124,16 @@ def test_named_tensors_need_every_name() -> None:
 
 def test_without_schema_rows_and_columns_still_become_frames() -> None:
     assert isinstance(enforce_input([{"a": 1}], None), pd.DataFrame)
+    assert isinstance(enforce_input({"a": [1, 2]}, None), pd.DataFrame)
     array = np.ones(2)
     assert enforce_input(array, None) is array
+    texts = ["a question", "another"]
+    assert enforce_input(texts, None) is texts
+
+
+def test_a_3d_array_is_not_a_table() -> None:
+    with pytest.raises(InvalidParameterValue, match="3-dimensional"):
+        enforce_input(np.ones((2, 2, 2)), COLUMNS)
 
 
 PARAMS = ParamSchema(
