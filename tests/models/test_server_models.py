@@ -101,3 +101,35 @@ def test_mlflow_loads_what_kiln_logged_to_a_server(
     predicted = json.loads(done.stdout.strip().splitlines()[-1])
     expected = [float(v) for v in estimator.predict(frame)]
     assert predicted == {uri: expected for uri in uris_to_load}
+
+
+def test_kiln_loads_what_mlflow_logged_to_a_server(
+    tmp_path: Path,
+    frame: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_python: str,
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KILN_")},
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    }
+    with running_server(tmp_path) as (base_url, _):
+        done = subprocess.run(
+            [mlflow_python, str(SCRIPTS / "mlflow_logs_to_server.py"), base_url],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=240,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        logged = json.loads(done.stdout.strip().splitlines()[-1])
+        monkeypatch.setattr(config, "_explicit_tracking_uri", base_url)
+
+        by_id = pyfunc.load_model(logged["model_uri"])
+        by_run = kiln_sklearn.load_model(f"runs:/{logged['run_id']}/clf")
+
+    assert logged["model_uri"].startswith("models:/m-")
+    assert by_id.predict(frame).tolist() == logged["predictions"]
+    assert by_run.predict(frame).tolist() == logged["predictions"]
+    assert by_id.metadata.model_id == logged["model_uri"].removeprefix("models:/")
