@@ -31,13 +31,12 @@ def metric_to_dict(metric: Metric) -> JSONObject:
     """A metric point; NaN and ±inf become "NaN", "Infinity", "-Infinity"."""
     value = metric.value
     if (
-        metric.run_id is None
-        and metric.model_id is None
+        metric.model_id is None
         and metric.dataset_name is None
         and metric.dataset_digest is None
     ):
         # The usual point, written directly: histories hold many thousands.
-        return {
+        point: JSONObject = {
             "key": metric.key,
             "value": (
                 value
@@ -47,6 +46,9 @@ def metric_to_dict(metric: Metric) -> JSONObject:
             "timestamp": metric.timestamp,
             "step": metric.step,
         }
+        if metric.run_id is not None:
+            point["run_id"] = metric.run_id
+        return point
     return compact(
         {
             "key": metric.key,
