@@ -121,6 +121,19 @@ class _Statements:
             .order_by(outputs.step, outputs.model_id)
         )
 
+    def all(self) -> tuple[str, ...]:
+        """Every read, in the order ``_assemble`` takes their rows."""
+        return (
+            self.infos,
+            self.latest,
+            self.params,
+            self.tags,
+            self.input_tags,
+            self.dataset_inputs,
+            self.model_inputs,
+            self.model_outputs,
+        )
+
     def ids(self, run_ids: Sequence[str]) -> dict[str, object]:
         """The parameters binding ``run_ids``."""
         return {"ids": json.dumps(list(run_ids)) if self.sqlite else list(run_ids)}
@@ -141,35 +154,51 @@ def load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
     if not run_ids:
         return []
     sql = _statements(connection.dialect)
-    args = sql.ids(run_ids)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = connection.connection.driver_connection
     with gc_paused():
-        try:
-            return _load(sql, cursor, args, run_ids)
-        finally:
+        results = _fetch_all(driver, sql.all(), sql.ids(run_ids))
+        return _assemble(run_ids, *results)
+
+
+def _fetch_all(
+    driver: Any, statements: Sequence[str], args: dict[str, object]
+) -> list[list[Any]]:
+    # On PostgreSQL the statements go out in one pipeline: one round trip
+    # for all of them instead of one each.
+    cursors = [driver.cursor() for _ in statements]
+    try:
+        if hasattr(driver, "pipeline"):
+            with driver.pipeline():
+                for cursor, statement in zip(cursors, statements, strict=True):
+                    cursor.execute(statement, args)
+        else:
+            for cursor, statement in zip(cursors, statements, strict=True):
+                cursor.execute(statement, args)
+        return [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
             cursor.close()
 
 
-def _load(
-    sql: _Statements, cursor: Any, args: dict[str, object], run_ids: Sequence[str]
+def _assemble(
+    run_ids: Sequence[str],
+    info_rows: list[Any],
+    latest_rows: list[Any],
+    param_rows: list[Any],
+    tag_rows: list[Any],
+    input_tag_rows: list[Any],
+    dataset_rows: list[Any],
+    model_input_rows: list[Any],
+    output_rows: list[Any],
 ) -> list[Run]:
-    def rows(statement: str) -> list[Any]:
-        cursor.execute(statement, args)
-        return cursor.fetchall()  # type: ignore[no-any-return]
-
-    infos: dict[str, RunInfo] = {
-        row[0]: run_info_from_row(row) for row in rows(sql.infos)
-    }
+    infos: dict[str, RunInfo] = {row[0]: run_info_from_row(row) for row in info_rows}
     if not infos:
         return []
-    latest = _latest_metrics(rows(sql.latest))
-    run_params = _key_values(rows(sql.params))
-    run_tags = _key_values(rows(sql.tags))
-    inputs = _inputs(
-        rows(sql.input_tags), rows(sql.dataset_inputs), rows(sql.model_inputs)
-    )
-    outputs = _outputs(rows(sql.model_outputs))
-
+    latest = _latest_metrics(latest_rows)
+    run_params = _key_values(param_rows)
+    run_tags = _key_values(tag_rows)
+    inputs = _inputs(input_tag_rows, dataset_rows, model_input_rows)
+    outputs = _outputs(output_rows)
     loaded = {
         run_id: Run(
             info=info,
