@@ -44,8 +44,11 @@ _HTTP_PROTOCOL = "kiln.server.protocol:CoalescingHttpToolsProtocol"
     "--artifacts-destination",
     default=DEFAULT_ARTIFACTS_DESTINATION,
     show_default=True,
-    metavar="PATH",
-    help="Folder where the artifact proxy stores files.",
+    metavar="URI",
+    help=(
+        "Where the artifact proxy stores files: a folder, or s3://bucket/prefix "
+        "(endpoint from KILN_S3_ENDPOINT_URL or MLFLOW_S3_ENDPOINT_URL)."
+    ),
 )
 @click.option(
     "--serve-artifacts/--no-serve-artifacts",

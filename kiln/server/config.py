@@ -57,7 +57,8 @@ def normalize_static_prefix(prefix: str | None) -> str:
     return prefix.rstrip("/")
 
 
-def _parse_bool(name: str, value: str) -> bool:
+def parse_bool(name: str, value: str) -> bool:
+    """Read the setting ``name``'s ``value`` as a boolean (true/false, 1/0...)."""
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -120,9 +121,7 @@ class ServerConfig:
             return None
 
         serve = read("serve_artifacts")
-        serve_artifacts = serve is None or _parse_bool(
-            _ENV["serve_artifacts"][0], serve
-        )
+        serve_artifacts = serve is None or parse_bool(_ENV["serve_artifacts"][0], serve)
         return cls(
             backend_store_uri=read("backend_store_uri") or DEFAULT_BACKEND_STORE_URI,
             default_artifact_root=read("default_artifact_root"),

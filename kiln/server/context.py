@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiln.server.destination import LocalDestination
+from kiln.server.destination import Destination
 from kiln.server.locations import ArtifactLocations
 from kiln.server.responses import ArtifactServingDisabled
 from kiln.store.base import TrackingStore
@@ -22,9 +22,9 @@ class ServerContext:
 
     store: TrackingStore
     locations: ArtifactLocations
-    destination: LocalDestination | None
+    destination: Destination | None
 
-    def require_destination(self) -> LocalDestination:
+    def require_destination(self) -> Destination:
         """The proxy storage; 503 when the server does not serve artifacts."""
         if self.destination is None:
             raise ArtifactServingDisabled(

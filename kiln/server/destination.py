@@ -1,4 +1,7 @@
-"""The artifact proxy's storage: a local (or shared) folder.
+"""The artifact proxy's storage: a local (or shared) folder, or an S3 prefix.
+
+An ``s3://`` destination is :class:`~kiln.server.destination_s3.S3Destination`;
+the rest of this module is the folder.
 
 Every client path goes through :func:`kiln.artifacts.paths.join_safely`, so
 nothing outside the folder is read, written or deleted, whatever the path's
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 # Uploads are written under the repository's own temporary prefix, so its
 # listings hide them until they are renamed into place.
@@ -32,9 +36,11 @@ from kiln.errors import (
     NotImplementedFeature,
     ResourceDoesNotExist,
 )
+from kiln.server.destination_s3 import S3Destination
 from kiln.server.locations import scheme_of
+from kiln.server.responses import file_response
 
-__all__ = ["LocalDestination", "open_destination"]
+__all__ = ["Destination", "LocalDestination", "open_destination"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,26 +49,29 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 _WRITE_BUFFER = 1024 * 1024
 
 
-def open_destination(uri: str) -> LocalDestination:
+def open_destination(uri: str) -> Destination:
     """The proxy storage for ``--artifacts-destination``.
 
-    Raises :class:`~kiln.errors.NotImplementedFeature` naming the scheme for
-    anything but a local path or ``file:`` URI.
+    A local path or ``file:`` URI gives a folder, ``s3://bucket/prefix`` an
+    S3 prefix. Raises :class:`~kiln.errors.NotImplementedFeature` naming the
+    scheme for anything else.
     """
     scheme = scheme_of(uri)
+    if scheme == "s3":
+        return S3Destination(uri)
     if scheme not in ("", "file"):
-        # TODO: S3 destinations (and multipart uploads through them) need an S3
-        # repository in kiln.artifacts; until then the server refuses to start
-        # with one.
         raise NotImplementedFeature(
-            f"Artifact destinations with scheme {scheme!r} are not supported yet; "
-            "use a local or shared folder."
+            f"Artifact destinations with scheme {scheme!r} are not supported; "
+            "use a local or shared folder, or 's3://bucket/prefix'."
         )
     return LocalDestination(local_path_from_uri(uri))
 
 
 class LocalDestination:
     """A folder the proxy stores artifacts in; created on first use."""
+
+    # Clients upload straight to the store only where it can presign URLs.
+    multipart_uploads_enabled = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -84,6 +93,10 @@ class LocalDestination:
                 f"No artifact file at {path!r}; list its folder to see what exists."
             )
         return Path(os.path.realpath(target)), stat
+
+    def download_response(self, path: str, range_header: str | None) -> Response:
+        """The file at ``path`` as an attachment; the response honours ``Range``."""
+        return file_response(*self.file_for_download(path))
 
     def list(self, path: str | None) -> list[FileInfo]:
         """The children of the folder ``path``, by basename; [] if not a folder."""
@@ -141,6 +154,9 @@ class LocalDestination:
             raise InvalidParameterValue(
                 f"Invalid artifact path {path!r}; its folder changed during the upload."
             )
+
+
+Destination = LocalDestination | S3Destination
 
 
 def _create_temp_file(folder: Path) -> tuple[int, str]:

@@ -24,12 +24,14 @@ def kiln_version() -> str:
 
 
 def get_server_info(context: ServerContext, msg: Message) -> JSONObject:
-    # MLflow's clients probe this before moving artifacts; multipart uploads
-    # are off because local destinations do not offer them.
+    # MLflow's clients probe this before moving artifacts; they upload large
+    # files in presigned parts only where multipart uploads are advertised.
+    destination = context.destination
     return {
         "store_type": type(context.store).__name__,
         "workspaces_enabled": False,
-        "multipart_uploads_enabled": False,
+        "multipart_uploads_enabled": destination is not None
+        and destination.multipart_uploads_enabled,
         "artifact_serving_enabled": context.destination is not None,
         "artifacts_presigned_only": False,
     }

@@ -1,35 +1,46 @@
 """The artifact proxy, ``/api/2.0/mlflow-artifacts``: upload, download, list, delete.
 
 Clients rewrite ``mlflow-artifacts:/<path>`` to these routes. Bodies stream in
-both directions, so a large model never sits in memory. With
-``--no-serve-artifacts`` every route answers 503.
+both directions, so a large model never sits in memory. Multipart uploads and
+presigned downloads go straight to the store, so only an S3 destination offers
+them. With ``--no-serve-artifacts`` every route answers 503.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from kiln.errors import NotImplementedFeature
+from kiln.errors import BadRequest, NotImplementedFeature
 from kiln.server.context import ServerContext
+from kiln.server.destination_s3 import S3Destination
 from kiln.server.endpoints import API_PREFIXES
 from kiln.server.responses import (
     EMPTY_JSON,
+    RequestTooLarge,
     error_response,
-    file_response,
     json_response,
 )
-from kiln.wire import compact, file_info_to_dict
+from kiln.wire import JSONObject, compact, file_info_to_dict
 
 __all__ = ["PROXY_PATH", "routes"]
 
 logger = logging.getLogger(__name__)
 
 PROXY_PATH = "/2.0/mlflow-artifacts"
+
+Answer = JSONObject | None
+Handler = Callable[[Request], Awaitable[Response]]
+S3Action = Callable[[S3Destination, Request], Awaitable[Answer]]
+MultipartStep = Callable[[S3Destination, str, JSONObject], Answer]
+# A completion lists at most 10,000 parts of about 100 bytes each.
+_MAX_JSON_BODY = 4 * 1024 * 1024
 
 
 def proxy_prefixes(prefix: str = "") -> list[str]:
@@ -53,10 +64,12 @@ def routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
         try:
             destination = context.require_destination()
             path = request.path_params["path"]
-            located = await run_in_threadpool(destination.file_for_download, path)
+            range_header = request.headers.get("range")
+            return await run_in_threadpool(
+                destination.download_response, path, range_header
+            )
         except Exception as exc:
             return error_response(exc)
-        return file_response(*located)
 
     async def upload(request: Request) -> Response:
         path = request.path_params["path"]
@@ -79,19 +92,28 @@ def routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
             return error_response(exc)
         return json_response(EMPTY_JSON)
 
-    async def not_on_local_storage(request: Request) -> Response:
-        # MLflow answers the same for multipart uploads and presigned URLs on a
-        # local destination; clients then fall back to plain PUT and GET.
-        # TODO: multipart uploads and presigned URLs need an S3 destination;
-        # until one exists these routes answer 501 NOT_IMPLEMENTED.
-        try:
-            context.require_destination()
-            raise NotImplementedFeature(
-                "Multipart uploads and presigned URLs are not available for a "
-                "local artifact destination; upload with a single PUT."
-            )
-        except Exception as exc:
-            return error_response(exc)
+    def s3_only(action: S3Action) -> Handler:
+        async def handle(request: Request) -> Response:
+            try:
+                destination = _require_s3(context)
+                answer = await action(destination, request)
+            except Exception as exc:
+                return error_response(exc)
+            return json_response(answer or EMPTY_JSON)
+
+        return handle
+
+    async def presigned(destination: S3Destination, request: Request) -> Answer:
+        path = request.path_params["path"]
+        return await run_in_threadpool(destination.presigned_download, path)
+
+    def multipart(step: MultipartStep) -> Handler:
+        async def action(destination: S3Destination, request: Request) -> Answer:
+            message = await _json_message(request)
+            folder = request.path_params["path"]
+            return await run_in_threadpool(step, destination, folder, message)
+
+        return s3_only(action)
 
     found: list[BaseRoute] = []
     for base in proxy_prefixes(prefix):
@@ -101,15 +123,52 @@ def routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
             Route(f"{base}/artifacts/{{path:path}}", upload, methods=["PUT"]),
             Route(f"{base}/artifacts/{{path:path}}", delete, methods=["DELETE"]),
             Route(
-                f"{base}/presigned/{{path:path}}", not_on_local_storage, methods=["GET"]
+                f"{base}/presigned/{{path:path}}", s3_only(presigned), methods=["GET"]
             ),
         ]
         found += [
             Route(
-                f"{base}/mpu/{action}/{{path:path}}",
-                not_on_local_storage,
-                methods=["POST"],
+                f"{base}/mpu/{action}/{{path:path}}", multipart(step), methods=["POST"]
             )
-            for action in ("create", "complete", "abort")
+            for action, step in _MULTIPART_STEPS.items()
         ]
     return found
+
+
+_MULTIPART_STEPS: dict[str, MultipartStep] = {
+    "create": S3Destination.create_multipart_upload,
+    "complete": S3Destination.complete_multipart_upload,
+    "abort": S3Destination.abort_multipart_upload,
+}
+
+
+def _require_s3(context: ServerContext) -> S3Destination:
+    destination = context.require_destination()
+    if not isinstance(destination, S3Destination):
+        # MLflow answers the same on a local destination; clients then fall
+        # back to plain PUT and GET.
+        raise NotImplementedFeature(
+            "Multipart uploads and presigned URLs are not available for a "
+            "local artifact destination; upload with a single PUT."
+        )
+    return destination
+
+
+async def _json_message(request: Request) -> JSONObject:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_JSON_BODY:
+            raise RequestTooLarge(
+                f"The request body is larger than {_MAX_JSON_BODY} bytes; "
+                "a multipart request lists its parts in less."
+            )
+    try:
+        message = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise BadRequest("The request body is not valid JSON.") from exc
+    if not isinstance(message, dict):
+        raise BadRequest(
+            f"Expected a JSON object as the body, got a {type(message).__name__}."
+        )
+    return message

@@ -1,0 +1,452 @@
+"""The artifact proxy's storage in an S3 bucket (or an S3-compatible store).
+
+``--artifacts-destination s3://bucket/prefix`` keeps every proxied artifact
+under that prefix. Each client path goes through
+:func:`kiln.artifacts.paths.normalize_artifact_path` before it becomes a key,
+so no key leaves the prefix. Uploads are passed on to S3 part by part as the
+body arrives, so memory stays flat whatever the size, and the object only
+appears once it is complete. Downloads stream from S3 and honour a single
+``Range``. Clients may also upload large files straight to S3 through
+presigned part URLs (MLflow's proxy multipart upload).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from kiln.artifacts.paths import normalize_artifact_path
+from kiln.artifacts.s3 import S3Repository
+from kiln.entities import FileInfo
+from kiln.errors import (
+    InvalidParameterValue,
+    KilnError,
+    PermissionDenied,
+    ResourceDoesNotExist,
+)
+from kiln.server.config import parse_bool
+from kiln.server.responses import safe_media_type
+from kiln.wire import JSONObject
+
+__all__ = ["ArtifactStoreUnavailable", "S3Destination"]
+
+logger = logging.getLogger(__name__)
+
+_MULTIPART_VARIABLES = (
+    "KILN_ENABLE_PROXY_MULTIPART_UPLOAD",
+    "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD",
+)
+# S3 takes parts of at least 5 MiB (but the last) and at most 10,000 of them.
+# Parts grow every 1,000 so a body of several hundred GiB still fits.
+_PART_SIZE = 8 * 1024 * 1024
+_PARTS_PER_STEP = 1000
+_MAX_PARTS = 10_000
+_READ_CHUNK = 1024 * 1024
+# Presigned part URLs must outlive the slowest upload of a large model.
+_PRESIGNED_SECONDS = 3600
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
+_DENIED_CODES = frozenset({"403", "AccessDenied", "InvalidAccessKeyId"})
+
+
+class ArtifactStoreUnavailable(KilnError):
+    """The S3 store behind the proxy failed; the server log names the cause."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
+    http_status = 503
+
+
+def _multipart_enabled_from_env() -> bool:
+    for name in _MULTIPART_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            return parse_bool(name, value)
+    return False
+
+
+def _error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _translate(exc: BaseException, path: str) -> KilnError:
+    """Kiln's error for an S3 failure on the client path ``path``.
+
+    The S3 message names the bucket and endpoint, so it goes to the log only.
+    """
+    code = _error_code(exc)
+    if code in _MISSING_CODES:
+        return ResourceDoesNotExist(
+            f"No artifact file at {path!r}; list its folder to see what exists."
+        )
+    if code in _DENIED_CODES:
+        return PermissionDenied(f"The artifact store refused access to {path!r}.")
+    logger.warning("The artifact store failed on %r: %s", path, exc)
+    return ArtifactStoreUnavailable(
+        "The artifact store is unavailable at the moment; try again later."
+    )
+
+
+def _reworded(exc: KilnError, path: str) -> KilnError:
+    """``exc`` from the S3 repository, re-worded if S3 itself failed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc.__cause__, BotoCoreError | ClientError):
+        return _translate(exc.__cause__, path)
+    return exc
+
+
+def _part_size(parts_done: int) -> int:
+    return _PART_SIZE * (1 + parts_done // _PARTS_PER_STEP)
+
+
+def _single_range(header: str | None) -> str | None:
+    """``header`` when it asks for one byte range; otherwise None (whole file)."""
+    match = _RANGE_RE.match((header or "").replace(" ", ""))
+    if match is None or match.groups() == ("", ""):
+        return None
+    start, end = match.groups()
+    if start and end and int(end) < int(start):
+        return None
+    return match.group(0)
+
+
+def _attachment(name: str) -> str:
+    return f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _content_type(key: str) -> dict[str, str]:
+    guessed = mimetypes.guess_type(key.rsplit("/", 1)[-1])[0]
+    return {"ContentType": guessed} if guessed else {}
+
+
+async def _stream_body(body: Any) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await run_in_threadpool(body.read, _READ_CHUNK):
+            yield chunk
+    finally:
+        body.close()
+
+
+def _required_text(message: JSONObject, field: str) -> str:
+    value = message.get(field)
+    if not isinstance(value, str) or not value:
+        raise InvalidParameterValue(
+            f"Invalid value {value!r} for {field!r}; expected a non-empty string."
+        )
+    return value
+
+
+def _part_count(message: JSONObject) -> int:
+    value = message.get("num_parts")
+    if type(value) is not int or not 1 <= value <= _MAX_PARTS:
+        raise InvalidParameterValue(
+            f"Invalid value {value!r} for 'num_parts'; expected an integer "
+            f"from 1 to {_MAX_PARTS}."
+        )
+    return value
+
+
+def _completed_parts(message: JSONObject) -> list[dict[str, Any]]:
+    parts = message.get("parts")
+    if not isinstance(parts, list) or not parts:
+        raise InvalidParameterValue(
+            f"Invalid value {parts!r} for 'parts'; expected a non-empty list."
+        )
+    completed: list[dict[str, Any]] = []
+    for part in parts:
+        number = part.get("part_number") if isinstance(part, dict) else None
+        etag = part.get("etag") if isinstance(part, dict) else None
+        if type(number) is not int or not isinstance(etag, str) or not etag:
+            raise InvalidParameterValue(
+                f"Invalid part {part!r}; expected 'part_number' and 'etag'."
+            )
+        completed.append({"PartNumber": number, "ETag": etag})
+    return sorted(completed, key=lambda part: int(part["PartNumber"]))
+
+
+class S3Destination:
+    """An S3 prefix the proxy stores artifacts under.
+
+    ``client`` is a boto3 S3 client, made from the environment (as for
+    :class:`~kiln.artifacts.s3.S3Repository`) when omitted.
+    ``multipart_uploads_enabled`` defaults to
+    ``KILN_ENABLE_PROXY_MULTIPART_UPLOAD`` or
+    ``MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD``.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        client: Any = None,
+        multipart_uploads_enabled: bool | None = None,
+    ) -> None:
+        self.repository = S3Repository(uri, client)
+        self.bucket = self.repository.bucket
+        self.prefix = self.repository.prefix
+        # Made now, so a missing boto3 is reported before the server starts.
+        self.client = self.repository.client
+        if multipart_uploads_enabled is None:
+            multipart_uploads_enabled = _multipart_enabled_from_env()
+        self.multipart_uploads_enabled = multipart_uploads_enabled
+
+    def __repr__(self) -> str:
+        return f"S3Destination({self.repository.root_uri!r})"
+
+    def key_for(self, *paths: str | None) -> str:
+        """The object key of the client path ``paths`` joined, inside the prefix."""
+        relative = "/".join(filter(None, map(normalize_artifact_path, paths)))
+        return "/".join(filter(None, (self.prefix, relative)))
+
+    def _file_key(self, *paths: str) -> str:
+        key = self.key_for(*paths)
+        if key == self.prefix:
+            raise InvalidParameterValue(
+                f"Invalid artifact path {'/'.join(paths)!r}; expected a path "
+                "naming a file."
+            )
+        return key
+
+    def _call(self, path: str, method: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc, path) from exc
+
+    # -- list and delete ----------------------------------------------------
+    def list(self, path: str | None) -> list[FileInfo]:
+        """The children of the folder ``path``, by basename; [] if not a folder."""
+        try:
+            infos = self.repository.list_artifacts(path)
+        except KilnError as exc:
+            raise _reworded(exc, path or "") from exc.__cause__
+        return [
+            FileInfo(info.path.rsplit("/", 1)[-1], info.is_dir, info.file_size)
+            for info in infos
+        ]
+
+    def delete(self, path: str) -> None:
+        """Delete the file or folder at ``path``; nothing there is not an error."""
+        if not normalize_artifact_path(path):
+            raise InvalidParameterValue(
+                "Refusing to delete the whole artifact destination; name a path."
+            )
+        try:
+            self.repository.delete_artifacts(path)
+        except KilnError as exc:
+            raise _reworded(exc, path) from exc.__cause__
+
+    # -- upload -------------------------------------------------------------
+    async def upload(self, path: str, chunks: AsyncIterator[bytes]) -> int:
+        """Store the streamed body at ``path``; return its size.
+
+        Bodies up to one part go up in one request, larger ones as a multipart
+        upload that is aborted if the body does not arrive whole.
+        """
+        key = self._file_key(path)
+        await run_in_threadpool(self._refuse_folder, path, key)
+        upload = _StreamedUpload(self, path, key)
+        try:
+            size = await upload.send(chunks)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(upload.abort)
+            raise
+        logger.debug("Stored artifact %s (%d bytes) in S3", path, size)
+        return size
+
+    def _refuse_folder(self, path: str, key: str) -> None:
+        found = self._call(path, "list_objects_v2", Prefix=f"{key}/", MaxKeys=1)
+        if found.get("KeyCount", 0):
+            raise InvalidParameterValue(
+                f"Cannot upload to {path!r}; a folder of that name exists there."
+            )
+
+    # -- download -----------------------------------------------------------
+    def download_response(self, path: str, range_header: str | None) -> Response:
+        """The file at ``path`` streamed from S3; a single ``Range`` gives 206."""
+        key = self._file_key(path)
+        byte_range = _single_range(range_header)
+        options = {"Key": key, **({"Range": byte_range} if byte_range else {})}
+        found = self._get_object(path, options)
+        if found is None:
+            return self._unsatisfiable(path, key)
+
+        name = key.rsplit("/", 1)[-1]
+        headers = {
+            "content-length": str(found["ContentLength"]),
+            "accept-ranges": "bytes",
+            "content-disposition": _attachment(name),
+        }
+        if found.get("ETag"):
+            headers["etag"] = str(found["ETag"])
+        partial = bool(byte_range and found.get("ContentRange"))
+        if partial:
+            headers["content-range"] = str(found["ContentRange"])
+        return StreamingResponse(
+            _stream_body(found["Body"]),
+            status_code=206 if partial else 200,
+            headers=headers,
+            media_type=safe_media_type(name),
+        )
+
+    def _get_object(self, path: str, options: dict[str, str]) -> Any:
+        """S3's answer for ``options``; None when the range lies past the end."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, **options)
+        except (BotoCoreError, ClientError) as exc:
+            if _error_code(exc) == "InvalidRange":
+                return None
+            raise _translate(exc, path) from exc
+
+    def _unsatisfiable(self, path: str, key: str) -> Response:
+        size = self._call(path, "head_object", Key=key)["ContentLength"]
+        return Response(status_code=416, headers={"content-range": f"bytes */{size}"})
+
+    def presigned_download(self, path: str) -> JSONObject:
+        """A URL that downloads ``path`` straight from S3, with its size."""
+        key = self._file_key(path)
+        size = self._call(path, "head_object", Key=key)["ContentLength"]
+        url = self._sign(path, "get_object", {"Key": key})
+        return {"url": url, "headers": {}, "file_size": int(size)}
+
+    def _sign(self, path: str, method: str, params: dict[str, Any]) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return str(
+                self.client.generate_presigned_url(
+                    ClientMethod=method,
+                    Params={"Bucket": self.bucket, **params},
+                    ExpiresIn=_PRESIGNED_SECONDS,
+                )
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc, path) from exc
+
+    # -- multipart upload through presigned URLs ----------------------------
+    def create_multipart_upload(self, folder: str, message: JSONObject) -> JSONObject:
+        """Start an upload of ``message['path']`` in ``folder``; one URL per part."""
+        name = _required_text(message, "path")
+        count = _part_count(message)
+        key = self._file_key(folder, name)
+
+        started = self._call(
+            name, "create_multipart_upload", Key=key, **_content_type(key)
+        )
+        upload_id = str(started["UploadId"])
+        credentials = [
+            {
+                "url": self._sign(
+                    name,
+                    "upload_part",
+                    {"Key": key, "UploadId": upload_id, "PartNumber": number},
+                ),
+                "part_number": number,
+                "headers": {},
+            }
+            for number in range(1, count + 1)
+        ]
+        return {"upload_id": upload_id, "credentials": credentials}
+
+    def complete_multipart_upload(self, folder: str, message: JSONObject) -> None:
+        """Join the uploaded parts into the object ``message['path']``."""
+        name = _required_text(message, "path")
+        upload_id = _required_text(message, "upload_id")
+        parts = _completed_parts(message)
+        self._call(
+            name,
+            "complete_multipart_upload",
+            Key=self._file_key(folder, name),
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+        )
+
+    def abort_multipart_upload(self, folder: str, message: JSONObject) -> None:
+        """Drop an unfinished upload and the parts sent so far."""
+        name = _required_text(message, "path")
+        upload_id = _required_text(message, "upload_id")
+        self._call(
+            name,
+            "abort_multipart_upload",
+            Key=self._file_key(folder, name),
+            UploadId=upload_id,
+        )
+
+
+class _StreamedUpload:
+    """One PUT body on its way to S3, sent a part at a time."""
+
+    def __init__(self, destination: S3Destination, path: str, key: str) -> None:
+        self.destination = destination
+        self.path = path
+        self.key = key
+        self.upload_id: str | None = None
+        self.parts: list[dict[str, Any]] = []
+
+    async def send(self, chunks: AsyncIterator[bytes]) -> int:
+        """Read the whole body, sending full parts as they fill; return the size."""
+        buffer = bytearray()
+        size = 0
+        async for chunk in chunks:
+            buffer += chunk
+            size += len(chunk)
+            if len(buffer) >= _part_size(len(self.parts)):
+                await run_in_threadpool(self._send_part, bytes(buffer))
+                buffer.clear()
+        if self.upload_id is None:
+            await run_in_threadpool(self._put_whole, bytes(buffer))
+        else:
+            if buffer:
+                await run_in_threadpool(self._send_part, bytes(buffer))
+            await run_in_threadpool(self._complete)
+        return size
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        return self.destination._call(self.path, method, Key=self.key, **kwargs)
+
+    def _put_whole(self, body: bytes) -> None:
+        self._call("put_object", Body=body, **_content_type(self.key))
+
+    def _send_part(self, body: bytes) -> None:
+        if len(self.parts) >= _MAX_PARTS:
+            raise InvalidParameterValue(
+                f"The upload to {self.path!r} is larger than S3 accepts in one object."
+            )
+        if self.upload_id is None:
+            started = self._call("create_multipart_upload", **_content_type(self.key))
+            self.upload_id = str(started["UploadId"])
+        number = len(self.parts) + 1
+        sent = self._call(
+            "upload_part", UploadId=self.upload_id, PartNumber=number, Body=body
+        )
+        self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+
+    def _complete(self) -> None:
+        self._call(
+            "complete_multipart_upload",
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": self.parts},
+        )
+
+    def abort(self) -> None:
+        """Drop the parts sent so far, if any; a failure here is only logged."""
+        if self.upload_id is None:
+            return
+        try:
+            self._call("abort_multipart_upload", UploadId=self.upload_id)
+        except KilnError as exc:
+            logger.warning("Could not abort the upload to %r: %s", self.path, exc)
