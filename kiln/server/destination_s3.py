@@ -146,6 +146,21 @@ def _required_text(message: JSONObject, field: str) -> str:
     return value
 
 
+def _file_name(message: JSONObject) -> str:
+    """The file name in ``message['path']``.
+
+    MLflow's client sends the path of its local file there; only the last
+    segment names the artifact, and it is normalised like any client path.
+    """
+    local_path = _required_text(message, "path")
+    name = re.split(r"[\\/]", local_path)[-1]
+    if not normalize_artifact_path(name):
+        raise InvalidParameterValue(
+            f"Invalid value {local_path!r} for 'path'; expected a file path."
+        )
+    return name
+
+
 def _part_count(message: JSONObject) -> int:
     value = message.get("num_parts")
     if type(value) is not int or not 1 <= value <= _MAX_PARTS:
@@ -340,7 +355,7 @@ class S3Destination:
     # -- multipart upload through presigned URLs ----------------------------
     def create_multipart_upload(self, folder: str, message: JSONObject) -> JSONObject:
         """Start an upload of ``message['path']`` in ``folder``; one URL per part."""
-        name = _required_text(message, "path")
+        name = _file_name(message)
         count = _part_count(message)
         key = self._file_key(folder, name)
 
@@ -364,7 +379,7 @@ class S3Destination:
 
     def complete_multipart_upload(self, folder: str, message: JSONObject) -> None:
         """Join the uploaded parts into the object ``message['path']``."""
-        name = _required_text(message, "path")
+        name = _file_name(message)
         upload_id = _required_text(message, "upload_id")
         parts = _completed_parts(message)
         self._call(
@@ -377,7 +392,7 @@ class S3Destination:
 
     def abort_multipart_upload(self, folder: str, message: JSONObject) -> None:
         """Drop an unfinished upload and the parts sent so far."""
-        name = _required_text(message, "path")
+        name = _file_name(message)
         upload_id = _required_text(message, "upload_id")
         self._call(
             name,

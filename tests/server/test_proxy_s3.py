@@ -287,8 +287,8 @@ def test_traversal_is_refused_and_nothing_leaves_the_prefix(
     mpu, _ = send_raw(
         proxy.app,
         "POST",
-        f"{MPU}/create/run",
-        body=f'{{"path": "{path}", "num_parts": 1}}'.encode(),
+        f"{MPU}/create/{path}",
+        body=b'{"path": "model.bin", "num_parts": 1}',
         headers={"content-type": "application/json"},
     )
 
@@ -316,15 +316,17 @@ def _upload_parts(credentials: list[dict[str, Any]], parts: list[bytes]) -> list
 
 
 def test_multipart_upload_through_presigned_urls(proxy: ApiClient, s3: Any) -> None:
+    # MLflow's client names its local file; the artifact takes its last segment.
+    local = "/home/me/model.bin"
     parts = [os.urandom(5 * MIB), b"tail"]
     created = proxy.post(
-        f"{MPU}/create/run/artifacts", json={"path": "model.bin", "num_parts": 2}
+        f"{MPU}/create/run/artifacts", json={"path": local, "num_parts": 2}
     ).json()
     sent = _upload_parts(created["credentials"], parts)
 
     completed = proxy.post(
         f"{MPU}/complete/run/artifacts",
-        json={"path": "model.bin", "upload_id": created["upload_id"], "parts": sent},
+        json={"path": local, "upload_id": created["upload_id"], "parts": sent},
     )
 
     assert [c["part_number"] for c in created["credentials"]] == [1, 2]
@@ -354,6 +356,8 @@ def test_aborted_multipart_upload_leaves_nothing(proxy: ApiClient, s3: Any) -> N
         ("create", {"path": "m.bin", "num_parts": 0}),
         ("create", {"path": "m.bin", "num_parts": "2"}),
         ("create", {"num_parts": 2}),
+        ("create", {"path": "/home/me/..", "num_parts": 2}),
+        ("create", {"path": "C:\\Users\\me\\", "num_parts": 2}),
         ("complete", {"path": "m.bin", "upload_id": "x", "parts": []}),
         ("complete", {"path": "m.bin", "upload_id": "x", "parts": [{"etag": "e"}]}),
         ("abort", {"path": "m.bin"}),
@@ -365,6 +369,22 @@ def test_malformed_multipart_requests_are_refused(
     response = proxy.post(f"{MPU}/{action}/run", json=body)
 
     assert_error(response, 400, "INVALID_PARAMETER_VALUE")
+
+
+@pytest.mark.parametrize("local", ["model.bin", "C:\\Users\\me\\model.bin"])
+def test_multipart_upload_names_the_artifact_after_the_file(
+    proxy: ApiClient, s3: Any, local: str
+) -> None:
+    body = {"path": local, "num_parts": 1}
+    created = proxy.post(f"{MPU}/create/run", json=body).json()
+    sent = _upload_parts(created["credentials"], [b"small"])
+
+    proxy.post(
+        f"{MPU}/complete/run",
+        json={"path": local, "upload_id": created["upload_id"], "parts": sent},
+    )
+
+    assert _keys(s3) == {f"{PREFIX}/run/model.bin"}
 
 
 def test_presigned_download_url(proxy: ApiClient) -> None:
