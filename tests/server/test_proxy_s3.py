@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -482,3 +483,46 @@ def test_kiln_server_starts_with_an_s3_destination(
     assert fetched.content == b"from cli"
     assert _keys(s3) == {f"{PREFIX}/cli/a.txt"}
     assert not (tmp_path / "artifacts").exists()
+
+
+FLOW = Path(__file__).with_name("scripts") / "mlflow_s3_multipart_flow.py"
+
+
+@pytest.mark.slow
+def test_mlflow_client_uploads_in_presigned_parts_to_an_s3_destination(
+    s3: Any,
+    s3_endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_python: str,
+) -> None:
+    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+    # The client learns of multipart uploads from server-info alone.
+    client_env = {
+        name: value
+        for name, value in os.environ.items()
+        if name != "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD"
+    }
+    client_env["MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE"] = str(MIB)
+    client_env["MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE"] = str(5 * MIB)
+    client_env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+
+    with running_server(tmp_path, "--artifacts-destination", DESTINATION) as (url, _):
+        result = subprocess.run(
+            [mlflow_python, str(FLOW), url],
+            capture_output=True,
+            text=True,
+            env=client_env,
+            timeout=180,
+            check=False,
+        )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_id = result.stdout.split()[-2]
+    (key,) = _keys(s3)
+    assert key.startswith(PREFIX) and key.endswith(
+        f"{run_id}/artifacts/model/weights.bin"
+    )
+    # Three presigned parts of 5 MiB: S3 marks such an object's ETag.
+    assert s3.head_object(Bucket=BUCKET, Key=key)["ETag"].endswith('-3"')
