@@ -109,9 +109,13 @@ class ArtifactLocations:
         scheme = scheme_of(artifact_uri)
         if scheme == PROXY_SCHEME:
             if scheme_of(self.destination) not in ("", "file"):
+                # TODO: the run and logged-model listing and file routes read a
+                # local folder only; over an S3 destination they answer 501
+                # until they read through S3Destination.list/download_response.
                 raise NotImplementedFeature(
                     f"Reading artifacts from a {scheme_of(self.destination)!r} "
-                    "destination is not supported yet; use a local folder."
+                    "destination here is not supported yet; read them through "
+                    "the artifact proxy, /api/2.0/mlflow-artifacts/artifacts."
                 )
             destination = local_path_from_uri(self.destination)
             return join_safely(destination, proxy_relative_path(artifact_uri))

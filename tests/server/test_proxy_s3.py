@@ -20,7 +20,14 @@ from kiln.store.sql.store import SqlStore
 from kiln.tracking.client import KilnClient
 from kiln.tracking.stores import clear_stores
 
-from .conftest import ApiClient, MakeClient, assert_error, send_raw
+from .conftest import (
+    ApiClient,
+    MakeClient,
+    assert_error,
+    create_experiment,
+    create_run,
+    send_raw,
+)
 from .processes import running_server
 
 boto3 = pytest.importorskip("boto3")
@@ -424,6 +431,15 @@ def test_server_info_advertises_multipart_uploads_on_s3_when_enabled(
 
     assert s3_info["multipart_uploads_enabled"] is expected
     assert local_info["multipart_uploads_enabled"] is False
+
+
+def test_run_listing_route_is_not_offered_over_s3_yet(proxy: ApiClient) -> None:
+    run_id = create_run(proxy, create_experiment(proxy))
+
+    response = proxy.get("/api/2.0/mlflow/artifacts/list", params={"run_id": run_id})
+
+    body = assert_error(response, 501, "NOT_IMPLEMENTED")
+    assert "mlflow-artifacts" in body["message"]
 
 
 @pytest.fixture
