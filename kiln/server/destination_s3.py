@@ -7,7 +7,8 @@ so no key leaves the prefix. Uploads are passed on to S3 part by part as the
 body arrives, so memory stays flat whatever the size, and the object only
 appears once it is complete. Downloads stream from S3 and honour a single
 ``Range``. Clients may also upload large files straight to S3 through
-presigned part URLs (MLflow's proxy multipart upload).
+presigned part URLs (MLflow's proxy multipart upload), which
+:mod:`kiln.server.presigned` hands out.
 """
 
 from __future__ import annotations
@@ -35,9 +36,8 @@ from kiln.errors import (
 )
 from kiln.server.config import parse_bool
 from kiln.server.responses import safe_media_type
-from kiln.wire import JSONObject
 
-__all__ = ["ArtifactStoreUnavailable", "S3Destination"]
+__all__ = ["MAX_PARTS", "ArtifactStoreUnavailable", "S3Destination"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ _MULTIPART_VARIABLES = (
 # Parts grow every 1,000 so a body of several hundred GiB still fits.
 _PART_SIZE = 8 * 1024 * 1024
 _PARTS_PER_STEP = 1000
-_MAX_PARTS = 10_000
+MAX_PARTS = 10_000
 _READ_CHUNK = 1024 * 1024
 # Presigned part URLs must outlive the slowest upload of a large model.
 _PRESIGNED_SECONDS = 3600
@@ -137,58 +137,6 @@ async def _stream_body(body: Any) -> AsyncIterator[bytes]:
         body.close()
 
 
-def _required_text(message: JSONObject, field: str) -> str:
-    value = message.get(field)
-    if not isinstance(value, str) or not value:
-        raise InvalidParameterValue(
-            f"Invalid value {value!r} for {field!r}; expected a non-empty string."
-        )
-    return value
-
-
-def _file_name(message: JSONObject) -> str:
-    """The file name in ``message['path']``.
-
-    MLflow's client sends the path of its local file there; only the last
-    segment names the artifact, and it is normalised like any client path.
-    """
-    local_path = _required_text(message, "path")
-    name = re.split(r"[\\/]", local_path)[-1]
-    if not normalize_artifact_path(name):
-        raise InvalidParameterValue(
-            f"Invalid value {local_path!r} for 'path'; expected a file path."
-        )
-    return name
-
-
-def _part_count(message: JSONObject) -> int:
-    value = message.get("num_parts")
-    if type(value) is not int or not 1 <= value <= _MAX_PARTS:
-        raise InvalidParameterValue(
-            f"Invalid value {value!r} for 'num_parts'; expected an integer "
-            f"from 1 to {_MAX_PARTS}."
-        )
-    return value
-
-
-def _completed_parts(message: JSONObject) -> list[dict[str, Any]]:
-    parts = message.get("parts")
-    if not isinstance(parts, list) or not parts:
-        raise InvalidParameterValue(
-            f"Invalid value {parts!r} for 'parts'; expected a non-empty list."
-        )
-    completed: list[dict[str, Any]] = []
-    for part in parts:
-        number = part.get("part_number") if isinstance(part, dict) else None
-        etag = part.get("etag") if isinstance(part, dict) else None
-        if type(number) is not int or not isinstance(etag, str) or not etag:
-            raise InvalidParameterValue(
-                f"Invalid part {part!r}; expected 'part_number' and 'etag'."
-            )
-        completed.append({"PartNumber": number, "ETag": etag})
-    return sorted(completed, key=lambda part: int(part["PartNumber"]))
-
-
 class S3Destination:
     """An S3 prefix the proxy stores artifacts under.
 
@@ -222,7 +170,8 @@ class S3Destination:
         relative = "/".join(filter(None, map(normalize_artifact_path, paths)))
         return "/".join(filter(None, (self.prefix, relative)))
 
-    def _file_key(self, *paths: str) -> str:
+    def file_key(self, *paths: str) -> str:
+        """The key of the file that the client paths ``paths`` name together."""
         key = self.key_for(*paths)
         if key == self.prefix:
             raise InvalidParameterValue(
@@ -231,13 +180,36 @@ class S3Destination:
             )
         return key
 
-    def _call(self, path: str, method: str, **kwargs: Any) -> Any:
+    def call(self, path: str, method: str, **kwargs: Any) -> Any:
+        """Run the S3 client's ``method`` on the bucket; failures name ``path``."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, path) from exc
+
+    def sign(self, path: str, method: str, params: dict[str, Any]) -> str:
+        """A presigned URL for the S3 call ``method`` with ``params``."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return str(
+                self.client.generate_presigned_url(
+                    ClientMethod=method,
+                    Params={"Bucket": self.bucket, **params},
+                    ExpiresIn=_PRESIGNED_SECONDS,
+                )
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc, path) from exc
+
+    def start_multipart_upload(self, path: str, key: str) -> str:
+        """Begin a multipart upload to ``key``; return its upload id."""
+        started = self.call(
+            path, "create_multipart_upload", Key=key, **_content_type(key)
+        )
+        return str(started["UploadId"])
 
     # -- list and delete ----------------------------------------------------
     def list(self, path: str | None) -> list[FileInfo]:
@@ -269,7 +241,7 @@ class S3Destination:
         Bodies up to one part go up in one request, larger ones as a multipart
         upload that is aborted if the body does not arrive whole.
         """
-        key = self._file_key(path)
+        key = self.file_key(path)
         await run_in_threadpool(self._refuse_folder, path, key)
         upload = _StreamedUpload(self, path, key)
         try:
@@ -282,7 +254,7 @@ class S3Destination:
         return size
 
     def _refuse_folder(self, path: str, key: str) -> None:
-        found = self._call(path, "list_objects_v2", Prefix=f"{key}/", MaxKeys=1)
+        found = self.call(path, "list_objects_v2", Prefix=f"{key}/", MaxKeys=1)
         if found.get("KeyCount", 0):
             raise InvalidParameterValue(
                 f"Cannot upload to {path!r}; a folder of that name exists there."
@@ -291,7 +263,7 @@ class S3Destination:
     # -- download -----------------------------------------------------------
     def download_response(self, path: str, range_header: str | None) -> Response:
         """The file at ``path`` streamed from S3; a single ``Range`` gives 206."""
-        key = self._file_key(path)
+        key = self.file_key(path)
         byte_range = _single_range(range_header)
         options = {"Key": key, **({"Range": byte_range} if byte_range else {})}
         found = self._get_object(path, options)
@@ -328,78 +300,8 @@ class S3Destination:
             raise _translate(exc, path) from exc
 
     def _unsatisfiable(self, path: str, key: str) -> Response:
-        size = self._call(path, "head_object", Key=key)["ContentLength"]
+        size = self.call(path, "head_object", Key=key)["ContentLength"]
         return Response(status_code=416, headers={"content-range": f"bytes */{size}"})
-
-    def presigned_download(self, path: str) -> JSONObject:
-        """A URL that downloads ``path`` straight from S3, with its size."""
-        key = self._file_key(path)
-        size = self._call(path, "head_object", Key=key)["ContentLength"]
-        url = self._sign(path, "get_object", {"Key": key})
-        return {"url": url, "headers": {}, "file_size": int(size)}
-
-    def _sign(self, path: str, method: str, params: dict[str, Any]) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return str(
-                self.client.generate_presigned_url(
-                    ClientMethod=method,
-                    Params={"Bucket": self.bucket, **params},
-                    ExpiresIn=_PRESIGNED_SECONDS,
-                )
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise _translate(exc, path) from exc
-
-    # -- multipart upload through presigned URLs ----------------------------
-    def create_multipart_upload(self, folder: str, message: JSONObject) -> JSONObject:
-        """Start an upload of ``message['path']`` in ``folder``; one URL per part."""
-        name = _file_name(message)
-        count = _part_count(message)
-        key = self._file_key(folder, name)
-
-        started = self._call(
-            name, "create_multipart_upload", Key=key, **_content_type(key)
-        )
-        upload_id = str(started["UploadId"])
-        credentials = [
-            {
-                "url": self._sign(
-                    name,
-                    "upload_part",
-                    {"Key": key, "UploadId": upload_id, "PartNumber": number},
-                ),
-                "part_number": number,
-                "headers": {},
-            }
-            for number in range(1, count + 1)
-        ]
-        return {"upload_id": upload_id, "credentials": credentials}
-
-    def complete_multipart_upload(self, folder: str, message: JSONObject) -> None:
-        """Join the uploaded parts into the object ``message['path']``."""
-        name = _file_name(message)
-        upload_id = _required_text(message, "upload_id")
-        parts = _completed_parts(message)
-        self._call(
-            name,
-            "complete_multipart_upload",
-            Key=self._file_key(folder, name),
-            UploadId=upload_id,
-            MultipartUpload={"Parts": parts},
-        )
-
-    def abort_multipart_upload(self, folder: str, message: JSONObject) -> None:
-        """Drop an unfinished upload and the parts sent so far."""
-        name = _file_name(message)
-        upload_id = _required_text(message, "upload_id")
-        self._call(
-            name,
-            "abort_multipart_upload",
-            Key=self._file_key(folder, name),
-            UploadId=upload_id,
-        )
 
 
 class _StreamedUpload:
@@ -431,19 +333,20 @@ class _StreamedUpload:
         return size
 
     def _call(self, method: str, **kwargs: Any) -> Any:
-        return self.destination._call(self.path, method, Key=self.key, **kwargs)
+        return self.destination.call(self.path, method, Key=self.key, **kwargs)
 
     def _put_whole(self, body: bytes) -> None:
         self._call("put_object", Body=body, **_content_type(self.key))
 
     def _send_part(self, body: bytes) -> None:
-        if len(self.parts) >= _MAX_PARTS:
+        if len(self.parts) >= MAX_PARTS:
             raise InvalidParameterValue(
                 f"The upload to {self.path!r} is larger than S3 accepts in one object."
             )
         if self.upload_id is None:
-            started = self._call("create_multipart_upload", **_content_type(self.key))
-            self.upload_id = str(started["UploadId"])
+            self.upload_id = self.destination.start_multipart_upload(
+                self.path, self.key
+            )
         number = len(self.parts) + 1
         sent = self._call(
             "upload_part", UploadId=self.upload_id, PartNumber=number, Body=body

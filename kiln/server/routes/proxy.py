@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kiln.errors import BadRequest, NotImplementedFeature
+from kiln.server import presigned
 from kiln.server.context import ServerContext
 from kiln.server.destination_s3 import S3Destination
 from kiln.server.endpoints import API_PREFIXES
@@ -103,9 +104,9 @@ def routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
 
         return handle
 
-    async def presigned(destination: S3Destination, request: Request) -> Answer:
+    async def download_url(destination: S3Destination, request: Request) -> Answer:
         path = request.path_params["path"]
-        return await run_in_threadpool(destination.presigned_download, path)
+        return await run_in_threadpool(presigned.presigned_download, destination, path)
 
     def multipart(step: MultipartStep) -> Handler:
         async def action(destination: S3Destination, request: Request) -> Answer:
@@ -123,7 +124,9 @@ def routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
             Route(f"{base}/artifacts/{{path:path}}", upload, methods=["PUT"]),
             Route(f"{base}/artifacts/{{path:path}}", delete, methods=["DELETE"]),
             Route(
-                f"{base}/presigned/{{path:path}}", s3_only(presigned), methods=["GET"]
+                f"{base}/presigned/{{path:path}}",
+                s3_only(download_url),
+                methods=["GET"],
             ),
         ]
         found += [
@@ -136,9 +139,9 @@ def routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
 
 
 _MULTIPART_STEPS: dict[str, MultipartStep] = {
-    "create": S3Destination.create_multipart_upload,
-    "complete": S3Destination.complete_multipart_upload,
-    "abort": S3Destination.abort_multipart_upload,
+    "create": presigned.create_multipart_upload,
+    "complete": presigned.complete_multipart_upload,
+    "abort": presigned.abort_multipart_upload,
 }
 
 
