@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -22,94 +21,31 @@ from kiln.tracking.stores import clear_stores
 
 from .conftest import (
     ApiClient,
-    MakeClient,
     assert_error,
     create_experiment,
     create_run,
     send_raw,
 )
+from .moto_s3 import (
+    BUCKET,
+    DESTINATION,
+    MIB,
+    MPU,
+    PREFIX,
+    PROXY,
+    free_port,
+    keys,
+    object_body,
+    pending_uploads,
+    proxy,
+    s3,
+    s3_endpoint,
+)
 from .processes import running_server
 
-boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
-
-BUCKET = "kiln-proxy"
-PREFIX = "team/artifacts"
-DESTINATION = f"s3://{BUCKET}/{PREFIX}"
-PROXY = "/api/2.0/mlflow-artifacts/artifacts"
-MPU = "/api/2.0/mlflow-artifacts/mpu"
-MIB = 1024 * 1024
-ENV_VARIABLES = (
-    "AWS_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "MLFLOW_S3_ENDPOINT_URL",
-    "KILN_ENABLE_PROXY_MULTIPART_UPLOAD",
-    "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD",
-)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1, for this module's tests."""
-    port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An empty bucket; the environment points the server at moto."""
-    for name in ENV_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("KILN_S3_ENDPOINT_URL", s3_endpoint)
-    client = boto3.client("s3", endpoint_url=s3_endpoint)
-    client.create_bucket(Bucket=BUCKET)
-    yield client
-    for upload in client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
-        client.abort_multipart_upload(
-            Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"]
-        )
-    for key in _keys(client):
-        client.delete_object(Bucket=BUCKET, Key=key)
-    client.delete_bucket(Bucket=BUCKET)
-    client.close()
-
-
-@pytest.fixture
-def proxy(s3: Any, make_client: MakeClient) -> ApiClient:
-    return make_client(artifacts_destination=DESTINATION)
-
-
-def _keys(s3: Any) -> set[str]:
-    return {
-        item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
-    }
-
-
-def _body(s3: Any, key: str) -> bytes:
-    data: bytes = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")["Body"].read()
-    return data
-
-
-def _pending_uploads(s3: Any) -> list[Any]:
-    uploads: list[Any] = s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
-    return uploads
+# pytest finds the fixtures imported above by name; listing them here tells
+# the linter they are used.
+__all__ = ["proxy", "s3", "s3_endpoint"]
 
 
 def test_upload_download_round_trip(proxy: ApiClient, s3: Any) -> None:
@@ -118,7 +54,7 @@ def test_upload_download_round_trip(proxy: ApiClient, s3: Any) -> None:
     downloaded = proxy.get(f"{PROXY}/1/run/artifacts/model/w.bin")
 
     assert uploaded.status_code == 200 and uploaded.json() == {}
-    assert _keys(s3) == {f"{PREFIX}/1/run/artifacts/model/w.bin"}
+    assert keys(s3) == {f"{PREFIX}/1/run/artifacts/model/w.bin"}
     assert downloaded.status_code == 200
     assert downloaded.content == b"abc"
     assert downloaded.headers["content-length"] == "3"
@@ -146,10 +82,10 @@ def test_large_upload_streams_to_s3_in_parts(proxy: ApiClient, s3: Any) -> None:
     response = proxy.put(f"{PROXY}/big/blob.bin", content=body())
 
     assert response.status_code == 200, response.text
-    assert hashlib.sha256(_body(s3, "big/blob.bin")).hexdigest() == expected
+    assert hashlib.sha256(object_body(s3, "big/blob.bin")).hexdigest() == expected
     head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/big/blob.bin")
     assert head["ETag"].endswith('-3"')  # S3 marks a multipart object's ETag
-    assert _pending_uploads(s3) == []
+    assert pending_uploads(s3) == []
 
 
 def test_client_leaving_mid_upload_leaves_nothing(proxy: ApiClient, s3: Any) -> None:
@@ -162,8 +98,8 @@ def test_client_leaving_mid_upload_leaves_nothing(proxy: ApiClient, s3: Any) -> 
     )
 
     assert status == 400
-    assert _keys(s3) == set()
-    assert _pending_uploads(s3) == []
+    assert keys(s3) == set()
+    assert pending_uploads(s3) == []
 
 
 @pytest.mark.parametrize(
@@ -250,7 +186,7 @@ def test_delete_file_and_folder(proxy: ApiClient, s3: Any) -> None:
     ]
 
     assert answers == [{}, {}, {}]
-    assert _keys(s3) == {f"{PREFIX}/kept.txt"}
+    assert keys(s3) == {f"{PREFIX}/kept.txt"}
 
 
 def test_deleting_the_whole_destination_is_refused(proxy: ApiClient) -> None:
@@ -302,135 +238,8 @@ def test_traversal_is_refused_and_nothing_leaves_the_prefix(
 
     assert (put, get, delete, listed, mpu) == (400, 400, 400, 400, 400)
     assert b"outside" not in got
-    assert _keys(s3) == {"escape.txt"}
-    assert _pending_uploads(s3) == []
-
-
-def _upload_parts(credentials: list[dict[str, Any]], parts: list[bytes]) -> list[Any]:
-    sent = []
-    for credential, data in zip(credentials, parts, strict=True):
-        answer = httpx.put(
-            credential["url"], content=data, headers=credential["headers"]
-        )
-        assert answer.status_code == 200, answer.text
-        sent.append(
-            {
-                "part_number": credential["part_number"],
-                "etag": answer.headers["etag"],
-                "url": credential["url"],
-            }
-        )
-    return sent
-
-
-def test_multipart_upload_through_presigned_urls(proxy: ApiClient, s3: Any) -> None:
-    # MLflow's client names its local file; the artifact takes its last segment.
-    local = "/home/me/model.bin"
-    parts = [os.urandom(5 * MIB), b"tail"]
-    created = proxy.post(
-        f"{MPU}/create/run/artifacts", json={"path": local, "num_parts": 2}
-    ).json()
-    sent = _upload_parts(created["credentials"], parts)
-
-    completed = proxy.post(
-        f"{MPU}/complete/run/artifacts",
-        json={"path": local, "upload_id": created["upload_id"], "parts": sent},
-    )
-
-    assert [c["part_number"] for c in created["credentials"]] == [1, 2]
-    assert completed.status_code == 200 and completed.json() == {}
-    assert _body(s3, "run/artifacts/model.bin") == b"".join(parts)
-    assert proxy.get(f"{PROXY}/run/artifacts/model.bin").content == b"".join(parts)
-
-
-def test_aborted_multipart_upload_leaves_nothing(proxy: ApiClient, s3: Any) -> None:
-    body = {"path": "model.bin", "num_parts": 1}
-    created = proxy.post(f"{MPU}/create/run", json=body).json()
-    _upload_parts(created["credentials"], [b"part"])
-
-    aborted = proxy.post(
-        f"{MPU}/abort/run",
-        json={"path": "model.bin", "upload_id": created["upload_id"]},
-    )
-
-    assert aborted.json() == {}
-    assert _pending_uploads(s3) == []
-    assert _keys(s3) == set()
-
-
-@pytest.mark.parametrize(
-    ("action", "body"),
-    [
-        ("create", {"path": "m.bin", "num_parts": 0}),
-        ("create", {"path": "m.bin", "num_parts": "2"}),
-        ("create", {"num_parts": 2}),
-        ("create", {"path": "/home/me/..", "num_parts": 2}),
-        ("create", {"path": "C:\\Users\\me\\", "num_parts": 2}),
-        ("complete", {"path": "m.bin", "upload_id": "x", "parts": []}),
-        ("complete", {"path": "m.bin", "upload_id": "x", "parts": [{"etag": "e"}]}),
-        ("abort", {"path": "m.bin"}),
-    ],
-)
-def test_malformed_multipart_requests_are_refused(
-    proxy: ApiClient, action: str, body: dict[str, Any]
-) -> None:
-    response = proxy.post(f"{MPU}/{action}/run", json=body)
-
-    assert_error(response, 400, "INVALID_PARAMETER_VALUE")
-
-
-@pytest.mark.parametrize("local", ["model.bin", "C:\\Users\\me\\model.bin"])
-def test_multipart_upload_names_the_artifact_after_the_file(
-    proxy: ApiClient, s3: Any, local: str
-) -> None:
-    body = {"path": local, "num_parts": 1}
-    created = proxy.post(f"{MPU}/create/run", json=body).json()
-    sent = _upload_parts(created["credentials"], [b"small"])
-
-    proxy.post(
-        f"{MPU}/complete/run",
-        json={"path": local, "upload_id": created["upload_id"], "parts": sent},
-    )
-
-    assert _keys(s3) == {f"{PREFIX}/run/model.bin"}
-
-
-def test_presigned_download_url(proxy: ApiClient) -> None:
-    proxy.put(f"{PROXY}/run/notes.txt", content=b"hello")
-
-    answer = proxy.get("/api/2.0/mlflow-artifacts/presigned/run/notes.txt").json()
-
-    assert answer["file_size"] == 5
-    assert httpx.get(answer["url"], headers=answer["headers"]).content == b"hello"
-
-
-@pytest.mark.parametrize(
-    ("variable", "value", "expected"),
-    [
-        (None, None, False),
-        ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true", True),
-        ("KILN_ENABLE_PROXY_MULTIPART_UPLOAD", "1", True),
-        ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false", False),
-    ],
-)
-def test_server_info_advertises_multipart_uploads_on_s3_when_enabled(
-    s3: Any,
-    make_client: MakeClient,
-    monkeypatch: pytest.MonkeyPatch,
-    variable: str | None,
-    value: str,
-    expected: bool,
-) -> None:
-    if variable:
-        monkeypatch.setenv(variable, value)
-    s3_client = make_client(artifacts_destination=DESTINATION)
-    local_client = make_client()
-
-    s3_info = s3_client.get("/api/3.0/mlflow/server-info").json()
-    local_info = local_client.get("/api/3.0/mlflow/server-info").json()
-
-    assert s3_info["multipart_uploads_enabled"] is expected
-    assert local_info["multipart_uploads_enabled"] is False
+    assert keys(s3) == {"escape.txt"}
+    assert pending_uploads(s3) == []
 
 
 def test_run_listing_route_is_not_offered_over_s3_yet(proxy: ApiClient) -> None:
@@ -447,7 +256,7 @@ def live_s3_server(s3: Any, tmp_path: Path) -> Iterator[str]:
     """A Kiln server on a loopback port whose artifact proxy stores in S3."""
     store = SqlStore(f"sqlite:///{tmp_path / 'server.db'}", "mlflow-artifacts:/")
     app = create_app(store, artifacts_destination=DESTINATION)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
     )
@@ -481,7 +290,7 @@ def test_kiln_client_logs_and_downloads_through_an_s3_destination(
     landed = client.download_artifacts(run_id, "docs", str(tmp_path / "out"))
 
     assert (Path(landed) / "report.txt").read_text() == "accuracy: 0.9\n"
-    assert _keys(s3) == {f"{PREFIX}/{experiment_id}/{run_id}/artifacts/docs/report.txt"}
+    assert keys(s3) == {f"{PREFIX}/{experiment_id}/{run_id}/artifacts/docs/report.txt"}
 
 
 def test_kiln_server_starts_with_an_s3_destination(
@@ -497,48 +306,5 @@ def test_kiln_server_starts_with_an_s3_destination(
 
     assert stored.json() == {}
     assert fetched.content == b"from cli"
-    assert _keys(s3) == {f"{PREFIX}/cli/a.txt"}
+    assert keys(s3) == {f"{PREFIX}/cli/a.txt"}
     assert not (tmp_path / "artifacts").exists()
-
-
-FLOW = Path(__file__).with_name("scripts") / "mlflow_s3_multipart_flow.py"
-
-
-@pytest.mark.slow
-def test_mlflow_client_uploads_in_presigned_parts_to_an_s3_destination(
-    s3: Any,
-    s3_endpoint: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    mlflow_python: str,
-) -> None:
-    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", s3_endpoint)
-    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
-    # The client learns of multipart uploads from server-info alone.
-    client_env = {
-        name: value
-        for name, value in os.environ.items()
-        if name != "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD"
-    }
-    client_env["MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE"] = str(MIB)
-    client_env["MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE"] = str(5 * MIB)
-    client_env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-
-    with running_server(tmp_path, "--artifacts-destination", DESTINATION) as (url, _):
-        result = subprocess.run(
-            [mlflow_python, str(FLOW), url],
-            capture_output=True,
-            text=True,
-            env=client_env,
-            timeout=180,
-            check=False,
-        )
-
-    assert result.returncode == 0, result.stderr[-3000:]
-    run_id = result.stdout.split()[-2]
-    (key,) = _keys(s3)
-    assert key.startswith(PREFIX) and key.endswith(
-        f"{run_id}/artifacts/model/weights.bin"
-    )
-    # Three presigned parts of 5 MiB: S3 marks such an object's ETag.
-    assert s3.head_object(Bucket=BUCKET, Key=key)["ETag"].endswith('-3"')
