@@ -24,6 +24,7 @@ from urllib.parse import quote
 import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from kiln.artifacts.paths import normalize_artifact_path
 from kiln.artifacts.s3 import S3Repository
@@ -281,8 +282,8 @@ class S3Destination:
         partial = bool(byte_range and found.get("ContentRange"))
         if partial:
             headers["content-range"] = str(found["ContentRange"])
-        return StreamingResponse(
-            _stream_body(found["Body"]),
+        return _ObjectResponse(
+            found["Body"],
             status_code=206 if partial else 200,
             headers=headers,
             media_type=safe_media_type(name),
@@ -302,6 +303,24 @@ class S3Destination:
     def _unsatisfiable(self, path: str, key: str) -> Response:
         size = self.call(path, "head_object", Key=key)["ContentLength"]
         return Response(status_code=416, headers={"content-range": f"bytes */{size}"})
+
+
+class _ObjectResponse(StreamingResponse):
+    """An S3 object's body, streamed; a HEAD request gets the headers alone."""
+
+    def __init__(self, body: Any, **options: Any) -> None:
+        super().__init__(_stream_body(body), **options)
+        self.object_body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method", "").upper() != "HEAD":
+            await super().__call__(scope, receive, send)
+            return
+        # Closing the body now spares reading the whole object only to drop it.
+        self.object_body.close()
+        start = {"status": self.status_code, "headers": self.raw_headers}
+        await send({"type": "http.response.start", **start})
+        await send({"type": "http.response.body", "body": b""})
 
 
 class _StreamedUpload:

@@ -62,6 +62,16 @@ def test_upload_download_round_trip(proxy: ApiClient, s3: Any) -> None:
     assert downloaded.headers["content-disposition"].startswith("attachment")
 
 
+def test_head_gives_the_headers_alone(proxy: ApiClient) -> None:
+    proxy.put(f"{PROXY}/w.bin", content=b"0123456789")
+
+    response = proxy.request("HEAD", f"{PROXY}/w.bin")
+
+    assert response.status_code == 200
+    assert response.headers["content-length"] == "10"
+    assert response.content == b""
+
+
 def test_html_artifacts_are_not_served_as_html(proxy: ApiClient) -> None:
     proxy.put(f"{PROXY}/page.html", content=b"<script>alert(1)</script>")
 
