@@ -280,3 +280,80 @@ def validate_logged_model_name(name: object) -> str:
             f"without any of {' '.join(_LOGGED_MODEL_NAME_FORBIDDEN)}."
         )
     return text
+
+
+MAX_REGISTERED_MODEL_NAME_LENGTH = 256
+MAX_REGISTRY_TAG_VALUE_LENGTH = 100_000
+MAX_ALIAS_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 100_000
+
+_ALIAS_RE = re.compile(r"^[\w\-]*$")
+_RESERVED_VERSION_ALIAS_RE = re.compile(r"^v\d+$", re.IGNORECASE)
+_MODEL_VERSION_RE = re.compile(r"^[0-9]{1,9}$")
+
+
+def validate_registered_model_name(name: object) -> str:
+    """A registered model's name: non-empty, at most 256 characters, without
+    ``/`` or ``:`` (they would make ``models:/`` URIs ambiguous), ``..``
+    segments or control characters."""
+    text = _validate_text(
+        name, "registered model name", MAX_REGISTERED_MODEL_NAME_LENGTH
+    )
+    if (
+        not text.strip()
+        or "/" in text
+        or ":" in text
+        or text in (".", "..")
+        or any(ord(char) < 32 or ord(char) == 127 for char in text)
+    ):
+        raise InvalidParameterValue(
+            f"Invalid registered model name {text!r}; expected a non-empty name "
+            "without '/', ':' or control characters."
+        )
+    return text
+
+
+def validate_model_version(version: object) -> int:
+    """A model version number, given as an int or its decimal string."""
+    if isinstance(version, int) and not isinstance(version, bool):
+        version = str(version)
+    if not isinstance(version, str) or not _MODEL_VERSION_RE.fullmatch(version):
+        raise InvalidParameterValue(
+            f"Invalid model version {version!r}; expected a positive integer "
+            "such as '1'."
+        )
+    number = int(version)
+    if number < 1:
+        raise InvalidParameterValue(
+            f"Invalid model version {version!r}; versions start at 1."
+        )
+    return number
+
+
+def validate_registry_tag(key: object, value: object, kind: str) -> None:
+    """A tag of a registered model or model version (``kind`` names which)."""
+    validate_key(key, kind)
+    _validate_text(value, f"value of {kind} {key!r}", MAX_REGISTRY_TAG_VALUE_LENGTH)
+
+
+def validate_description(description: object) -> str | None:
+    if description is None:
+        return None
+    return _validate_text(description, "description", MAX_DESCRIPTION_LENGTH)
+
+
+def validate_alias(alias: object) -> str:
+    """An alias: letters, digits, ``_`` and ``-``, at most 255 characters,
+    and neither ``latest`` nor ``v<digits>`` in any case, which already mean
+    a version in ``models:/`` URIs."""
+    text = _validate_text(alias, "alias", MAX_ALIAS_LENGTH)
+    if not text or not _ALIAS_RE.fullmatch(text):
+        raise InvalidParameterValue(
+            f"Invalid alias {text!r}; expected letters, digits, '_' or '-'."
+        )
+    if text.lower() == "latest" or _RESERVED_VERSION_ALIAS_RE.fullmatch(text):
+        raise InvalidParameterValue(
+            f"The alias {text!r} is reserved; 'latest' and 'v<number>' already "
+            "name versions in models:/ URIs."
+        )
+    return text

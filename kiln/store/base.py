@@ -23,8 +23,12 @@ from kiln.entities import (
     LoggedModelParam,
     LoggedModelTag,
     Metric,
+    ModelVersion,
+    ModelVersionTag,
     PagedList,
     Param,
+    RegisteredModel,
+    RegisteredModelTag,
     Run,
     RunInfo,
     RunTag,
@@ -40,6 +44,10 @@ METRIC_HISTORY_BULK_MAX_RUNS = 100
 METRIC_HISTORY_BULK_MAX_RESULTS = 2500
 SEARCH_LOGGED_MODELS_DEFAULT = 100
 SEARCH_LOGGED_MODELS_MAX = 50_000
+SEARCH_REGISTERED_MODELS_DEFAULT = 100
+SEARCH_REGISTERED_MODELS_MAX = 1000
+SEARCH_MODEL_VERSIONS_DEFAULT = 10_000
+SEARCH_MODEL_VERSIONS_MAX = 200_000
 
 
 @runtime_checkable
@@ -235,4 +243,133 @@ class TrackingStore(Protocol):
     ) -> PagedList[LoggedModel]:
         """A page of the active models of these experiments matching
         ``filter_string``; newest first unless ``order_by`` says otherwise."""
+        ...
+
+
+@runtime_checkable
+class RegistryStore(Protocol):
+    """Registered models, their versions, stages and aliases.
+
+    Model versions are strings of positive integers (``"1"``), numbered per
+    model from 1. Unknown models and versions raise ResourceDoesNotExist;
+    an unknown alias raises InvalidParameterValue, as MLflow answers.
+    """
+
+    # -- registered models --------------------------------------------------
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Sequence[RegisteredModelTag] = (),
+        description: str | None = None,
+    ) -> RegisteredModel:
+        """Create a model; ResourceAlreadyExists when the name is taken."""
+        ...
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """The model with its latest version per stage, tags and aliases."""
+        ...
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename the model; versions, tags and aliases follow."""
+        ...
+
+    def update_registered_model(
+        self, name: str, description: str | None
+    ) -> RegisteredModel: ...
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete the model and all its versions for good."""
+        ...
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_REGISTERED_MODELS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]: ...
+
+    def set_registered_model_tag(self, name: str, tag: RegisteredModelTag) -> None: ...
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag; a key the model lacks is no error."""
+        ...
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] = ()
+    ) -> list[ModelVersion]:
+        """The highest version in each of ``stages`` (every stage when empty)."""
+        ...
+
+    # -- aliases ------------------------------------------------------------
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        """Point ``alias`` at ``version``, moving it from any other version.
+
+        ``latest`` and ``v<digits>`` (any case) are reserved.
+        """
+        ...
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove the alias; an alias the model lacks is no error."""
+        ...
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
+
+    # -- model versions -----------------------------------------------------
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Sequence[ModelVersionTag] = (),
+        run_link: str | None = None,
+        description: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelVersion:
+        """Add version highest + 1, READY.
+
+        A local, ``file:``, ``mlflow-artifacts:`` or ``runs:/`` source must
+        lie under the artifact root of ``run_id`` or ``model_id``;
+        ``models:/m-…`` must name ``model_id``.
+        """
+        ...
+
+    def get_model_version(self, name: str, version: str) -> ModelVersion: ...
+
+    def update_model_version(
+        self, name: str, version: str, description: str | None
+    ) -> ModelVersion: ...
+
+    def delete_model_version(self, name: str, version: str) -> None: ...
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_MODEL_VERSIONS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]: ...
+
+    def set_model_version_tag(
+        self, name: str, version: str, tag: ModelVersionTag
+    ) -> None: ...
+
+    def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
+        """Remove a tag; a key the version lacks is no error."""
+        ...
+
+    def get_model_version_download_uri(self, name: str, version: str) -> str:
+        """Where the version's files are stored."""
+        ...
+
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: str,
+        stage: str,
+        archive_existing_versions: bool = False,
+    ) -> ModelVersion:
+        """Move the version to ``stage`` (case-insensitive); with
+        ``archive_existing_versions`` (Staging and Production only) the others
+        in that stage become Archived."""
         ...

@@ -299,3 +299,109 @@ logged_model_metrics = Table(
     ),
     ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
 )
+
+# The model registry. Children follow a rename through ON UPDATE CASCADE and
+# go with their model (or version) through ON DELETE CASCADE.
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("creation_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("user_id", String(256)),
+    Column("description", Text),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    Column("name", String(256), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("name", "key", name="pk_registered_model_tags"),
+    ForeignKeyConstraint(
+        ["name"],
+        ["registered_models.name"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("creation_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("user_id", String(256)),
+    Column("current_stage", String(20), nullable=False),
+    Column("description", Text),
+    Column("source", Text, nullable=False),
+    Column("run_id", String(32)),
+    Column("run_link", Text),
+    Column("status", String(20), nullable=False),
+    Column("status_message", Text),
+    Column("model_id", String(64)),
+    # Where the version's files are, resolved once at creation.
+    Column("storage_location", Text),
+    PrimaryKeyConstraint("name", "version", name="pk_model_versions"),
+    ForeignKeyConstraint(
+        ["name"],
+        ["registered_models.name"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("name", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("name", "version", "key", name="pk_model_version_tags"),
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+registered_model_aliases = Table(
+    "registered_model_aliases",
+    metadata,
+    Column("name", String(256), nullable=False),
+    Column("alias", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("name", "alias", name="pk_registered_model_aliases"),
+    ForeignKeyConstraint(
+        ["name", "version"],
+        ["model_versions.name", "model_versions.version"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+# Every move of an alias, kept for audit and rollback; ``version`` is NULL
+# when the alias was removed.
+alias_history = Table(
+    "alias_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False),
+    Column("alias", String(256), nullable=False),
+    Column("version", Integer),
+    Column("previous_version", Integer),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("user_id", String(256)),
+    Index("ix_alias_history_name_alias", "name", "alias", "id"),
+    ForeignKeyConstraint(
+        ["name"],
+        ["registered_models.name"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)

@@ -1,0 +1,119 @@
+"""Aliases of registered models in SQL: point, move, remove and resolve.
+
+Every change of an alias goes through :func:`_move_alias`, the one place
+where a move is decided: that is where recording the move (``alias_history``)
+and checking promotion rules belong.
+
+Every function takes an open connection; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
+from kiln.store.sql.schema import model_versions, registered_model_aliases
+from kiln.validation import validate_alias, validate_model_version
+
+_CHUNK = 500
+
+
+def set_alias(connection: Connection, name: str, alias: str, version: str) -> None:
+    """Point ``alias`` at ``version``, moving it if it points elsewhere.
+
+    The caller has checked the model exists; an unknown version is
+    ResourceDoesNotExist, a reserved or malformed alias InvalidParameterValue.
+    """
+    validate_alias(alias)
+    number = validate_model_version(version)
+    exists = connection.execute(
+        select(model_versions.c.version).where(
+            model_versions.c.name == name, model_versions.c.version == number
+        )
+    ).scalar()
+    if exists is None:
+        raise ResourceDoesNotExist(
+            f"Registered model {name!r} has no version {version!r} for alias "
+            f"{alias!r} to point at."
+        )
+    _move_alias(connection, name, alias, number)
+
+
+def delete_alias(connection: Connection, name: str, alias: str) -> None:
+    """Remove ``alias``; removing an alias the model lacks succeeds, as in MLflow."""
+    validate_alias(alias)
+    _move_alias(connection, name, alias, None)
+
+
+def _move_alias(
+    connection: Connection, name: str, alias: str, version: int | None
+) -> None:
+    """Make ``alias`` of ``name`` point at ``version`` (None removes it)."""
+    previous = alias_version(connection, name, alias)
+    if previous == version:
+        return
+    table = registered_model_aliases
+    where = (table.c.name == name, table.c.alias == alias)
+    if version is None:
+        connection.execute(delete(table).where(*where))
+    elif previous is None:
+        connection.execute(
+            insert(table).values(name=name, alias=alias, version=version)
+        )
+    else:
+        connection.execute(update(table).where(*where).values(version=version))
+
+
+def alias_version(connection: Connection, name: str, alias: str) -> int | None:
+    """The version ``alias`` points at, or None."""
+    found: int | None = connection.execute(
+        select(registered_model_aliases.c.version).where(
+            registered_model_aliases.c.name == name,
+            registered_model_aliases.c.alias == alias,
+        )
+    ).scalar()
+    return found
+
+
+def resolve_alias(connection: Connection, name: str, alias: str) -> int:
+    """The version ``alias`` names; ``latest`` (any case) is the highest.
+
+    An unknown alias is InvalidParameterValue (HTTP 400), as MLflow answers.
+    """
+    if isinstance(alias, str) and alias.lower() == "latest":
+        highest: int | None = connection.execute(
+            select(func.max(model_versions.c.version)).where(
+                model_versions.c.name == name
+            )
+        ).scalar()
+        if highest is None:
+            raise ResourceDoesNotExist(f"Registered model {name!r} has no versions.")
+        return highest
+    validate_alias(alias)
+    version = alias_version(connection, name, alias)
+    if version is None:
+        raise InvalidParameterValue(
+            f"Registered model {name!r} has no alias {alias!r}; set it first or "
+            "use one of its aliases."
+        )
+    return version
+
+
+def load_aliases(
+    connection: Connection, names: Sequence[str]
+) -> defaultdict[str, list[tuple[str, int]]]:
+    """For each model, its ``(alias, version)`` pairs sorted by alias."""
+    found: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+    table = registered_model_aliases
+    unique = sorted(set(names))
+    for start in range(0, len(unique), _CHUNK):
+        for name, alias, version in connection.execute(
+            select(table.c.name, table.c.alias, table.c.version)
+            .where(table.c.name.in_(unique[start : start + _CHUNK]))
+            .order_by(table.c.name, table.c.alias)
+        ):
+            found[name].append((alias, version))
+    return found

@@ -1,0 +1,352 @@
+"""Model versions in SQL: create, read, describe, delete, tag, move between
+stages and find the latest per stage.
+
+Every function takes an open connection; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
+
+from kiln.entities import (
+    ModelVersion,
+    ModelVersionStage,
+    ModelVersionStatus,
+    ModelVersionTag,
+)
+from kiln.errors import InvalidParameterValue, KilnError, ResourceDoesNotExist
+from kiln.search.sql import select_model_version_keys
+from kiln.store.sql.aliases import load_aliases
+from kiln.store.sql.schema import model_version_tags, model_versions, registered_models
+from kiln.store.sql.sources import storage_location
+from kiln.store.sql.statements import now_ms, upsert
+from kiln.validation import (
+    validate_description,
+    validate_key,
+    validate_model_version,
+    validate_registered_model_name,
+    validate_registry_tag,
+)
+
+VersionKey = tuple[str, int]
+
+_CHUNK = 500
+
+
+def lock_registered_model(connection: Connection, name: str) -> None:
+    """Check the model exists and hold its row until the transaction ends,
+    so two writers never pick the same next version number."""
+    validate_registered_model_name(name)
+    found = connection.execute(
+        select(registered_models.c.name)
+        .where(registered_models.c.name == name)
+        .with_for_update()
+    ).scalar()
+    if found is None:
+        raise ResourceDoesNotExist(f"No registered model named {name!r} exists.")
+
+
+def touch_registered_model(connection: Connection, name: str, now: int) -> None:
+    connection.execute(
+        update(registered_models)
+        .where(registered_models.c.name == name)
+        .values(last_updated_timestamp=now)
+    )
+
+
+def create_model_version(
+    connection: Connection,
+    name: str,
+    source: str,
+    run_id: str | None,
+    tags: Sequence[ModelVersionTag],
+    run_link: str | None,
+    description: str | None,
+    model_id: str | None,
+) -> int:
+    """Add the next version of ``name`` (highest + 1), READY; return its number."""
+    for tag in tags:
+        validate_registry_tag(tag.key, tag.value, "model version tag")
+    validate_description(description)
+    lock_registered_model(connection, name)
+    location = storage_location(connection, source, run_id, model_id)
+    highest = connection.execute(
+        select(func.max(model_versions.c.version)).where(model_versions.c.name == name)
+    ).scalar()
+    version = (highest or 0) + 1
+    now = now_ms()
+    connection.execute(
+        insert(model_versions).values(
+            name=name,
+            version=version,
+            creation_timestamp=now,
+            last_updated_timestamp=now,
+            current_stage=ModelVersionStage.NONE,
+            description=description,
+            source=source,
+            run_id=run_id or None,
+            run_link=run_link or None,
+            status=ModelVersionStatus.READY,
+            model_id=model_id or None,
+            storage_location=location,
+        )
+    )
+    values = {tag.key: tag.value for tag in tags}
+    if values:
+        connection.execute(
+            insert(model_version_tags),
+            [
+                {"name": name, "version": version, "key": k, "value": v}
+                for k, v in values.items()
+            ],
+        )
+    touch_registered_model(connection, name, now)
+    return version
+
+
+def _check_version(connection: Connection, name: str, version: str) -> int:
+    validate_registered_model_name(name)
+    number = validate_model_version(version)
+    found = connection.execute(
+        select(model_versions.c.version).where(
+            model_versions.c.name == name, model_versions.c.version == number
+        )
+    ).scalar()
+    if found is None:
+        raise ResourceDoesNotExist(
+            f"Registered model {name!r} has no version {version!r}."
+        )
+    return number
+
+
+def get_model_version(connection: Connection, name: str, version: str) -> ModelVersion:
+    number = _check_version(connection, name, version)
+    return load_model_versions(connection, [(name, number)])[0]
+
+
+def get_download_uri(connection: Connection, name: str, version: str) -> str:
+    """Where the version's files are: its source resolved at creation."""
+    number = _check_version(connection, name, version)
+    location, source = connection.execute(
+        select(model_versions.c.storage_location, model_versions.c.source).where(
+            model_versions.c.name == name, model_versions.c.version == number
+        )
+    ).one()
+    return str(location or source)
+
+
+def update_model_version(
+    connection: Connection, name: str, version: str, description: str | None
+) -> None:
+    validate_description(description)
+    number = _check_version(connection, name, version)
+    _touch(connection, name, number, description=description)
+
+
+def _touch(connection: Connection, name: str, number: int, **values: object) -> None:
+    connection.execute(
+        update(model_versions)
+        .where(model_versions.c.name == name, model_versions.c.version == number)
+        .values(last_updated_timestamp=now_ms(), **values)
+    )
+
+
+def delete_model_version(connection: Connection, name: str, version: str) -> None:
+    """Remove the version with its tags and the aliases pointing at it."""
+    number = _check_version(connection, name, version)
+    connection.execute(
+        delete(model_versions).where(
+            model_versions.c.name == name, model_versions.c.version == number
+        )
+    )
+    touch_registered_model(connection, name, now_ms())
+
+
+def set_model_version_tag(
+    connection: Connection, name: str, version: str, tag: ModelVersionTag
+) -> None:
+    validate_registry_tag(tag.key, tag.value, "model version tag")
+    number = _check_version(connection, name, version)
+    connection.execute(
+        upsert(
+            connection.dialect.name,
+            model_version_tags,
+            ("name", "version", "key"),
+            ("value",),
+        ),
+        [{"name": name, "version": number, "key": tag.key, "value": tag.value}],
+    )
+
+
+def delete_model_version_tag(
+    connection: Connection, name: str, version: str, key: str
+) -> None:
+    """Remove a tag; a key the version lacks is no error, as in MLflow."""
+    validate_key(key, "model version tag")
+    number = _check_version(connection, name, version)
+    connection.execute(
+        delete(model_version_tags).where(
+            model_version_tags.c.name == name,
+            model_version_tags.c.version == number,
+            model_version_tags.c.key == key,
+        )
+    )
+
+
+def canonical_stage(stage: object) -> str:
+    """The stage's canonical spelling; InvalidParameterValue when unknown."""
+    found = ModelVersionStage.canonical(stage) if isinstance(stage, str) else None
+    if found is None:
+        raise InvalidParameterValue(
+            f"Invalid model version stage {stage!r}; expected one of "
+            f"{', '.join(ModelVersionStage.ALL)}."
+        )
+    return found
+
+
+def transition_stage(
+    connection: Connection,
+    name: str,
+    version: str,
+    stage: str,
+    archive_existing_versions: bool,
+) -> None:
+    """Move the version to ``stage``; with ``archive_existing_versions`` the
+    other versions in that stage move to Archived.
+
+    Archiving is only defined for Staging and Production; asking for it with
+    another stage fails as MLflow's server does, with INTERNAL_ERROR.
+    """
+    target = canonical_stage(stage)
+    if archive_existing_versions and target not in ModelVersionStage.ARCHIVING:
+        raise KilnError(
+            f"Model version transition cannot archive existing model versions "
+            f"because {target!r} is not Staging or Production; pass "
+            "archive_existing_versions=false."
+        )
+    number = _check_version(connection, name, version)
+    now = now_ms()
+    if archive_existing_versions:
+        connection.execute(
+            update(model_versions)
+            .where(
+                model_versions.c.name == name,
+                model_versions.c.current_stage == target,
+                model_versions.c.version != number,
+            )
+            .values(
+                current_stage=ModelVersionStage.ARCHIVED, last_updated_timestamp=now
+            )
+        )
+    connection.execute(
+        update(model_versions)
+        .where(model_versions.c.name == name, model_versions.c.version == number)
+        .values(current_stage=target, last_updated_timestamp=now)
+    )
+    touch_registered_model(connection, name, now)
+
+
+def latest_version_keys(
+    connection: Connection, names: Sequence[str], stages: Sequence[str] = ()
+) -> defaultdict[str, list[VersionKey]]:
+    """For each model, its highest version in each stage (in ``stages``, or
+    every stage when empty), ordered by stage."""
+    found: defaultdict[str, list[VersionKey]] = defaultdict(list)
+    table = model_versions
+    unique = sorted(set(names))
+    order = {stage: i for i, stage in enumerate(ModelVersionStage.ALL)}
+    for start in range(0, len(unique), _CHUNK):
+        query = (
+            select(table.c.name, table.c.current_stage, func.max(table.c.version))
+            .where(table.c.name.in_(unique[start : start + _CHUNK]))
+            .group_by(table.c.name, table.c.current_stage)
+        )
+        if stages:
+            query = query.where(table.c.current_stage.in_(list(stages)))
+        rows = sorted(connection.execute(query), key=lambda r: order.get(r[1], 9))
+        for name, _, version in rows:
+            found[name].append((name, version))
+    return found
+
+
+def get_latest_versions(
+    connection: Connection, name: str, stages: Sequence[str]
+) -> list[ModelVersion]:
+    """The highest version of ``name`` in each of ``stages`` (all when empty)."""
+    wanted = [canonical_stage(stage) for stage in stages]
+    lock_registered_model(connection, name)
+    keys = latest_version_keys(connection, [name], wanted)[name]
+    return load_model_versions(connection, keys)
+
+
+def load_model_versions(
+    connection: Connection, keys: Sequence[VersionKey]
+) -> list[ModelVersion]:
+    """These versions with tags and aliases, in the given order; unknown keys
+    are skipped."""
+    loaded: dict[VersionKey, ModelVersion] = {}
+    for start in range(0, len(keys), _CHUNK):
+        loaded.update(_load_chunk(connection, list(keys[start : start + _CHUNK])))
+    return [loaded[key] for key in keys if key in loaded]
+
+
+def _load_chunk(
+    connection: Connection, keys: list[VersionKey]
+) -> dict[VersionKey, ModelVersion]:
+    table = model_versions
+    tags: defaultdict[VersionKey, dict[str, str]] = defaultdict(dict)
+    for name, version, key, value in connection.execute(
+        select(
+            model_version_tags.c.name,
+            model_version_tags.c.version,
+            model_version_tags.c.key,
+            model_version_tags.c.value,
+        )
+        .where(
+            tuple_(model_version_tags.c.name, model_version_tags.c.version).in_(keys)
+        )
+        .order_by(model_version_tags.c.key)
+    ):
+        tags[(name, version)][key] = value
+    aliases: defaultdict[VersionKey, list[str]] = defaultdict(list)
+    for name, pairs in load_aliases(connection, [name for name, _ in keys]).items():
+        for alias, version in pairs:
+            aliases[(name, version)].append(alias)
+    result: dict[VersionKey, ModelVersion] = {}
+    for row in connection.execute(
+        select(table).where(tuple_(table.c.name, table.c.version).in_(keys))
+    ):
+        key = (row.name, row.version)
+        result[key] = ModelVersion(
+            name=row.name,
+            version=str(row.version),
+            creation_timestamp=row.creation_timestamp,
+            last_updated_timestamp=row.last_updated_timestamp,
+            source=row.source,
+            user_id=row.user_id,
+            current_stage=row.current_stage,
+            description=row.description,
+            run_id=row.run_id,
+            run_link=row.run_link,
+            status=row.status,
+            status_message=row.status_message,
+            model_id=row.model_id,
+            tags=tags[key],
+            aliases=tuple(aliases[key]),
+        )
+    return result
+
+
+def search_model_version_keys(
+    connection: Connection,
+    filter_string: str | None,
+    order_by: Sequence[str] | None,
+    offset: int,
+    limit: int,
+) -> list[VersionKey]:
+    """The ``(name, version)`` of one page of matching versions, in order."""
+    stmt = select_model_version_keys(filter_string, order_by, offset, limit)
+    return [(name, version) for name, version in connection.execute(stmt)]
