@@ -55,7 +55,11 @@ _READ_CHUNK = 1024 * 1024
 # Presigned part URLs must outlive the slowest upload of a large model.
 _PRESIGNED_SECONDS = 3600
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+# What a client got wrong in a multipart upload (an unknown upload, a bad part).
+_REFUSED_CODES = frozenset(
+    {"NoSuchUpload", "InvalidPart", "InvalidPartOrder", "EntityTooSmall"}
+)
 _DENIED_CODES = frozenset({"403", "AccessDenied", "InvalidAccessKeyId"})
 
 
@@ -91,6 +95,11 @@ def _translate(exc: BaseException, path: str) -> KilnError:
         )
     if code in _DENIED_CODES:
         return PermissionDenied(f"The artifact store refused access to {path!r}.")
+    if code in _REFUSED_CODES:
+        return InvalidParameterValue(
+            f"The artifact store refused the upload of {path!r} ({code}); check "
+            "its upload_id and that every part but the last is at least 5 MiB."
+        )
     logger.warning("The artifact store failed on %r: %s", path, exc)
     return ArtifactStoreUnavailable(
         "The artifact store is unavailable at the moment; try again later."

@@ -106,6 +106,21 @@ def test_malformed_multipart_requests_are_refused(
     assert_error(response, 400, "INVALID_PARAMETER_VALUE")
 
 
+def test_completing_with_a_wrong_etag_is_refused(proxy: ApiClient, s3: Any) -> None:
+    created = proxy.post(f"{MPU}/create/run", json={"path": "m.bin", "num_parts": 1})
+    upload_id = created.json()["upload_id"]
+    _upload_parts(created.json()["credentials"], [b"part"])
+    parts = [{"part_number": 1, "etag": '"0123456789abcdef0123456789abcdef"'}]
+
+    response = proxy.post(
+        f"{MPU}/complete/run",
+        json={"path": "m.bin", "upload_id": upload_id, "parts": parts},
+    )
+
+    assert_error(response, 400, "INVALID_PARAMETER_VALUE")
+    assert keys(s3) == set()
+
+
 @pytest.mark.parametrize("local", ["model.bin", "C:\\Users\\me\\model.bin"])
 def test_multipart_upload_names_the_artifact_after_the_file(
     proxy: ApiClient, s3: Any, local: str
