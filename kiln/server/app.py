@@ -41,6 +41,7 @@ from kiln.server.routes import (
     metrics,
     misc,
     proxy,
+    registry,
     runs,
 )
 from kiln.server.security import SecurityMiddleware
@@ -55,6 +56,7 @@ ENDPOINTS: list[Endpoint] = [
     *metrics.ENDPOINTS,
     *artifacts.ENDPOINTS,
     *misc.ENDPOINTS,
+    *registry.ENDPOINTS,
 ]
 
 
