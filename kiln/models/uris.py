@@ -1,11 +1,13 @@
 """Turn a model URI into a local model folder.
 
 Local paths and ``file:`` URIs are used where they are. ``models:/<model_id>``
-names a logged model; ``runs:/<run_id>/<name>`` the run's logged model called
-``name``, else the folder ``name`` of the run's artifacts (the layout before
-logged models); ``mlflow-artifacts:/``, ``s3://`` and ``http(s)://`` URIs name
-artifact folders directly. Remote folders are
-downloaded once into a local cache (``$KILN_MODEL_CACHE``, default
+names a logged model; ``models:/<name>/<version>``, ``/<stage>``, ``/latest``
+and ``models:/<name>@<alias>`` a registered model's version, whose files are
+where the registry's download URI says; ``runs:/<run_id>/<name>`` the run's
+logged model called ``name``, else the folder ``name`` of the run's
+artifacts (the layout before logged models); ``mlflow-artifacts:/``,
+``s3://`` and ``http(s)://`` URIs name artifact folders directly. Remote
+folders are downloaded once into a local cache (``$KILN_MODEL_CACHE``, default
 ``~/.cache/kiln/models``) keyed by the resolved artifact URI, since logged
 model files are never rewritten; a download lands in a temporary folder that
 is renamed into place only when complete.
@@ -22,11 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from kiln.errors import (
-    InvalidParameterValue,
-    NotImplementedFeature,
-    ResourceDoesNotExist,
-)
+from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.models.model import MLMODEL_FILE
 
 if TYPE_CHECKING:
@@ -54,7 +52,7 @@ def download_model(model_uri: str) -> Path:
     """The local folder holding the model ``model_uri`` names.
 
     Raises ResourceDoesNotExist when nothing is there, NotImplementedFeature
-    for registry URIs (``models:/…``) and unsupported schemes.
+    for other registries (``models://<profile>@…``) and unsupported schemes.
     """
     if not isinstance(model_uri, str | os.PathLike) or not str(model_uri):
         raise InvalidParameterValue(
@@ -73,18 +71,18 @@ def download_model(model_uri: str) -> Path:
 
 def _logged_model_folder(uri: str) -> Path:
     from kiln.tracking.client import KilnClient
+    from kiln.tracking.registry import model_version_for_uri
 
     parts = urlsplit(uri)
     segments = [s for s in parts.path.split("/") if s]
-    # A single segment is a logged model id (MLflow 3); name/version, aliases
-    # and other registries belong to the model registry.
+    client = KilnClient()
+    # A single segment is a logged model id (MLflow 3); name/version, stages,
+    # aliases and other registries belong to the model registry.
     if parts.netloc or len(segments) != 1 or "@" in segments[0]:
-        raise NotImplementedFeature(
-            f"Model URI {uri!r} names a registered model, which Kiln cannot "
-            "resolve yet; use the models:/<model_id> or runs:/<run_id>/<name> "
-            "URI that log_model returned."
-        )
-    logged = KilnClient().store.get_logged_model(segments[0])
+        version = model_version_for_uri(client, uri)
+        location = client.get_model_version_download_uri(version.name, version.version)
+        return _artifact_folder(location)
+    logged = client.store.get_logged_model(segments[0])
     return _artifact_folder(logged.artifact_location)
 
 

@@ -17,6 +17,7 @@ from kiln.entities import (
     DatasetInput,
     InputTag,
     Metric,
+    ModelVersion,
     Param,
     Run,
     RunStatus,
@@ -24,7 +25,7 @@ from kiln.entities import (
     ViewType,
 )
 from kiln.errors import InvalidParameterValue
-from kiln.tracking import active, runs
+from kiln.tracking import active, registry, runs
 from kiln.tracking.active import ActiveRun
 from kiln.tracking.client import KilnClient, now_ms, to_metric_value
 from kiln.tracking.config import get_tracking_uri, set_tracking_uri
@@ -62,6 +63,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",
@@ -131,6 +133,15 @@ def last_active_run() -> Run | None:
 def get_run(run_id: str) -> Run:
     """Fetch any run by id from the current tracking store."""
     return KilnClient().get_run(run_id)
+
+
+def register_model(
+    model_uri: str, name: str, tags: Mapping[str, object] | None = None
+) -> ModelVersion:
+    """Register the model at ``model_uri`` (``runs:/<run_id>/<name>``,
+    ``models:/m-…`` or an artifact URI) as the next version of the
+    registered model ``name``, creating it when needed."""
+    return registry.register_model(KilnClient(), model_uri, name, tags)
 
 
 def flush() -> None:

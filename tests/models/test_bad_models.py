@@ -60,13 +60,15 @@ def test_run_uri_naming_nothing() -> None:
         pyfunc.load_model(f"runs:/{run.info.run_id}")
 
 
-@pytest.mark.parametrize(
-    "uri",
-    ["models:/churn/1", "models:/churn@prod", "models://other@databricks/churn/1"],
-)
-def test_registry_uris_are_not_supported_yet(uri: str) -> None:
-    with pytest.raises(NotImplementedFeature, match="models:/<model_id>"):
+@pytest.mark.parametrize("uri", ["models:/churn/1", "models:/churn/Production"])
+def test_unknown_registered_model(uri: str) -> None:
+    with pytest.raises(ResourceDoesNotExist, match="'churn'"):
         pyfunc.load_model(uri)
+
+
+def test_other_registries_are_not_supported() -> None:
+    with pytest.raises(NotImplementedFeature, match="another registry"):
+        pyfunc.load_model("models://other@databricks/churn/1")
 
 
 def test_unknown_logged_model_id() -> None:

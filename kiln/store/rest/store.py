@@ -41,6 +41,7 @@ from kiln.store.base import (
 )
 from kiln.store.rest.config import RestConfig
 from kiln.store.rest.http import RestClient
+from kiln.store.rest.registry import RestRegistry
 from kiln.wire import (
     JSONObject,
     Message,
@@ -69,8 +70,9 @@ _SEARCH_DATASETS = "/ajax-api/2.0/mlflow/experiments/search-datasets"
 METRIC_HISTORY_PAGE_SIZE = 25_000
 
 
-class RestStore:
-    """A :class:`~kiln.store.base.TrackingStore` backed by a tracking server.
+class RestStore(RestRegistry):
+    """A :class:`~kiln.store.base.TrackingStore` and
+    :class:`~kiln.store.base.RegistryStore` backed by a tracking server.
 
     ``tracking_uri`` is the server's base URL, e.g. ``http://127.0.0.1:5000``
     (a path prefix is kept). Settings come from :class:`RestConfig`, by
