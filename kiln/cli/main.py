@@ -30,6 +30,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "experiments",
         "Create, search, rename, delete and restore experiments.",
     ),
+    "registry": (
+        "kiln.cli.registry",
+        "registry",
+        "Register models; list versions; set aliases and stages.",
+    ),
     "runs": ("kiln.cli.runs", "runs", "List, describe, delete and restore runs."),
     "server": ("kiln.cli.server", "server", "Run the tracking server."),
 }
