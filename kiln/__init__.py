@@ -20,7 +20,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kiln import data, pyfunc, sklearn
+    from kiln import data, pyfunc, pytorch, sklearn
     from kiln.tracking.client import KilnClient
     from kiln.tracking.fluent import (
         ActiveRun,
@@ -84,6 +84,7 @@ __all__ = [
     "log_params",
     "log_text",
     "pyfunc",
+    "pytorch",
     "register_model",
     "search_experiments",
     "search_runs",
@@ -99,10 +100,10 @@ __all__ = [
 _LAZY: dict[str, str] = {
     name: "kiln.tracking.fluent"
     for name in __all__
-    if name not in ("KilnClient", "__version__", "data", "pyfunc", "sklearn")
+    if name not in ("KilnClient", "__version__", "data", "pyfunc", "pytorch", "sklearn")
 }
 _LAZY["KilnClient"] = "kiln.tracking.client"
-_SUBMODULES = ("data", "pyfunc", "sklearn")
+_SUBMODULES = ("data", "pyfunc", "pytorch", "sklearn")
 
 
 def __getattr__(name: str) -> Any:

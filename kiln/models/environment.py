@@ -38,11 +38,16 @@ CONDA_FILE = "conda.yaml"
 
 
 def pinned(distribution: str) -> str | None:
-    """``name==version`` for an installed distribution, None if not installed."""
+    """``name==version`` for an installed distribution, None if not installed.
+
+    A local version label (``2.13.0+cpu``) is dropped: package indexes do not
+    serve local builds, so the pin names the public release.
+    """
     try:
-        return f"{distribution}=={importlib.metadata.version(distribution)}"
+        version = importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return None
+    return f"{distribution}=={version.split('+')[0]}"
 
 
 def imported_distributions(obj: object) -> list[str]:

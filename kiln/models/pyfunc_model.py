@@ -30,6 +30,7 @@ __all__ = ["Predictor", "PyFuncModel", "load_pyfunc_model"]
 _LOADERS: dict[str, tuple[str, str]] = {
     LOADER_MODULE: ("kiln.models.pyfunc_model", "kiln-ml[models]"),
     "mlflow.sklearn": ("kiln.sklearn", "kiln-ml[sklearn]"),
+    "mlflow.pytorch": ("kiln.pytorch", "kiln-ml[pytorch]"),
 }
 
 
