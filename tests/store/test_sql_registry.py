@@ -262,6 +262,8 @@ def test_models_name_version_source_resolves(store: SqlStore) -> None:
         ("name IN ('b', 'a-2')", ["a-2", "b"]),
         ("tags.team = 'x'", ["a-1"]),
         ("tags.team LIKE '%'", ["a-1", "b"]),
+        ("tags.team != 'x'", ["a-2", "b"]),
+        ("tags.`mlflow.prompt.is_prompt` != 'true'", ["a-1", "a-2", "b"]),
         ("name LIKE 'a%' AND tags.team = 'y'", []),
     ],
 )
@@ -318,6 +320,10 @@ def test_search_model_versions(store: SqlStore) -> None:
     assert keys(f"run_id = '{run_id}' AND name = 'b'") == [("b", "1")]
     assert keys("source_path LIKE 'runs:/%'", order_by=["name DESC"])[0][0] == "b"
     assert keys("tags.k = 'v'") == [("a", "2")]
+    assert keys("tags.k != 'v'", order_by=["name", "version_number"]) == [
+        ("a", "1"),
+        ("b", "1"),
+    ]
     assert keys("name IN ('b')") == [("b", "1")]
     (best,) = store.search_model_versions("tags.k = 'v'")
     assert best.aliases == ("best",)

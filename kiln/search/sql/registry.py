@@ -2,10 +2,13 @@
 
 Registered models filter on ``name`` and ``tags.<key>``; versions on
 ``name``, ``run_id``, ``source_path`` (the ``source`` column),
-``version_number`` and ``tags.<key>``. A model lacking a tag never matches a
-comparison on it. Models sort by name unless told otherwise; versions by
-``last_updated_timestamp DESC``, then name, then newest version first, as in
-MLflow. Every order ends on the primary key, so pages never overlap.
+``version_number`` and ``tags.<key>``. A model lacking a tag matches no
+comparison on it except ``!=``: MLflow 3's client hides prompts from model
+searches by adding ``tags.`mlflow.prompt.is_prompt` != 'true'``, which must
+keep every model that has no such tag. Models sort by name unless told
+otherwise; versions by ``last_updated_timestamp DESC``, then name, then newest
+version first, as in MLflow. Every order ends on the primary key, so pages
+never overlap.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from kiln.search.grammar import parse_filter, parse_order_by
 from kiln.search.specs import MODEL_VERSIONS, REGISTERED_MODELS
 from kiln.search.sql.common import compare, compile_tree, sort_key
-from kiln.search.syntax import Comparison, Entity, OrderClause
+from kiln.search.syntax import Comparison, Entity, Operator, OrderClause
 from kiln.store.sql.schema import (
     model_version_tags,
     model_versions,
@@ -63,13 +66,27 @@ def select_registered_model_names(
 def _model_condition(comparison: Comparison) -> ColumnElement[bool]:
     if comparison.entity is Entity.TAG:
         table = registered_model_tags
-        return exists().where(
+        return _tag_condition(
+            comparison,
+            table.c.value,
             table.c.name == registered_models.c.name,
             table.c.key == comparison.key,
-            compare(table.c.value, comparison.operator, comparison.value),
         )
     column = registered_models.c[comparison.key]
     return compare(column, comparison.operator, comparison.value)
+
+
+def _tag_condition(
+    comparison: Comparison,
+    value: ColumnElement[Any],
+    *has_key: ColumnElement[bool],
+) -> ColumnElement[bool]:
+    if comparison.operator is Operator.NE:
+        # "Not v" holds for a model without the tag, unlike in run searches.
+        same = compare(value, Operator.EQ, comparison.value)
+        return ~exists().where(*has_key, same)
+    matches = compare(value, comparison.operator, comparison.value)
+    return exists().where(*has_key, matches)
 
 
 def select_model_version_keys(
@@ -97,11 +114,12 @@ def _version_column(key: str) -> ColumnElement[Any]:
 def _version_condition(comparison: Comparison) -> ColumnElement[bool]:
     if comparison.entity is Entity.TAG:
         table = model_version_tags
-        return exists().where(
+        return _tag_condition(
+            comparison,
+            table.c.value,
             table.c.name == model_versions.c.name,
             table.c.version == model_versions.c.version,
             table.c.key == comparison.key,
-            compare(table.c.value, comparison.operator, comparison.value),
         )
     column = _version_column(comparison.key)
     return compare(column, comparison.operator, comparison.value)
