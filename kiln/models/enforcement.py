@@ -134,6 +134,8 @@ def _enforce_columns(data: Any, schema: Schema) -> pd.DataFrame:
         }
         return pd.DataFrame(converted, index=frame.index)
 
+    if _already_fits(frame, specs):
+        return frame
     present = {str(c): c for c in frame.columns}
     missing = [s for s in specs if s.required and s.name not in present]
     if missing:
@@ -149,6 +151,25 @@ def _enforce_columns(data: Any, schema: Schema) -> pd.DataFrame:
         if spec.name is not None and spec.name in present
     }
     return pd.DataFrame(converted, index=frame.index)
+
+
+def _already_fits(frame: pd.DataFrame, specs: list[ColSpec]) -> bool:
+    """Whether ``frame`` holds exactly the signature's columns, in its order,
+    each already of the numpy dtype it would be converted to.
+
+    Such a frame passes every check unchanged, so it is used as it is:
+    rebuilding it would cost more than the model's own call on one row.
+    """
+    names = [str(c) for c in frame.columns]
+    if names != [s.name for s in specs]:
+        return False
+    for dtype, spec in zip(frame.dtypes, specs, strict=True):
+        if isinstance(spec.type, AnyType):
+            continue
+        target = _TARGETS.get(spec.type) if isinstance(spec.type, str) else None
+        if target is None or dtype != np.dtype(target):
+            return False
+    return True
 
 
 def _describe(data_type: DataType) -> str:

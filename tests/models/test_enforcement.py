@@ -76,6 +76,32 @@ def test_extra_columns_are_dropped_and_optional_ones_may_be_missing() -> None:
     assert list(result.columns) == ["a", "b"]
 
 
+def test_a_frame_that_already_fits_is_used_as_it_is() -> None:
+    schema = Schema((ColSpec("double", "a"), ColSpec("long", "b")))
+    frame = pd.DataFrame({"a": [1.0], "b": np.array([2], dtype=np.int64)})
+
+    assert enforce_input(frame, schema) is frame
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame({"b": [2], "a": [1.0]}),
+        pd.DataFrame({"a": [1.0], "b": np.array([2], dtype=np.int32)}),
+        pd.DataFrame({"a": [1.0], "b": [2], "z": [0]}),
+    ],
+    ids=["order", "dtype", "extra"],
+)
+def test_a_frame_that_needs_work_is_rebuilt(frame: pd.DataFrame) -> None:
+    schema = Schema((ColSpec("double", "a"), ColSpec("long", "b")))
+
+    result = enforce_input(frame, schema)
+
+    assert result is not frame
+    assert list(result.columns) == ["a", "b"]
+    assert [str(t) for t in result.dtypes] == ["float64", "int64"]
+
+
 def test_unnamed_schema_checks_position_and_count() -> None:
     schema = Schema((ColSpec("string"),))
 
