@@ -207,10 +207,11 @@ def main(workload: Workload, script: str) -> None:
     script = str(Path(script).resolve())
     results = [_measure(workload, script, sys.executable, "kiln", sizes, kiln_repeat)]
     if args.mlflow_python:
+        # Workers run in temporary folders: keep a relative path meaningful.
+        # absolute(), not resolve(): a venv's python is often a symlink.
+        mlflow_python = str(Path(args.mlflow_python).absolute())
         results.append(
-            _measure(
-                workload, script, args.mlflow_python, "mlflow", sizes, mlflow_repeat
-            )
+            _measure(workload, script, mlflow_python, "mlflow", sizes, mlflow_repeat)
         )
     _report(workload, sizes, results)
 
