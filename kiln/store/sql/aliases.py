@@ -55,6 +55,9 @@ def _move_alias(
     previous = alias_version(connection, name, alias)
     if previous == version:
         return
+    # TODO: check promotion rules and record the move (name, alias, previous,
+    # version, time, user) in alias_history here; the table exists, but until
+    # then nothing writes it and a move leaves no trace.
     table = registered_model_aliases
     where = (table.c.name == name, table.c.alias == alias)
     if version is None:

@@ -39,13 +39,20 @@ _CHUNK = 500
 def lock_registered_model(connection: Connection, name: str) -> None:
     """Check the model exists and hold its row until the transaction ends,
     so two writers never pick the same next version number."""
+    _check_registered_model(connection, name, lock=True)
+
+
+def check_registered_model(connection: Connection, name: str) -> None:
+    """Check the model exists, without locking it (for reads)."""
+    _check_registered_model(connection, name, lock=False)
+
+
+def _check_registered_model(connection: Connection, name: str, lock: bool) -> None:
     validate_registered_model_name(name)
-    found = connection.execute(
-        select(registered_models.c.name)
-        .where(registered_models.c.name == name)
-        .with_for_update()
-    ).scalar()
-    if found is None:
+    query = select(registered_models.c.name).where(registered_models.c.name == name)
+    if lock:
+        query = query.with_for_update()
+    if connection.execute(query).scalar() is None:
         raise ResourceDoesNotExist(f"No registered model named {name!r} exists.")
 
 
@@ -277,7 +284,7 @@ def get_latest_versions(
 ) -> list[ModelVersion]:
     """The highest version of ``name`` in each of ``stages`` (all when empty)."""
     wanted = [canonical_stage(stage) for stage in stages]
-    lock_registered_model(connection, name)
+    check_registered_model(connection, name)
     keys = latest_version_keys(connection, [name], wanted)[name]
     return load_model_versions(connection, keys)
 

@@ -385,8 +385,8 @@ registered_model_aliases = Table(
     ),
 )
 
-# Every move of an alias, kept for audit and rollback; ``version`` is NULL
-# when the alias was removed.
+# The moves of aliases, for audit and rollback; ``version`` is NULL when the
+# alias was removed. Nothing records moves here yet (see sql/aliases.py).
 alias_history = Table(
     "alias_history",
     metadata,

@@ -28,12 +28,8 @@ from kiln.entities import (
     LoggedModelParam,
     LoggedModelTag,
     Metric,
-    ModelVersion,
-    ModelVersionTag,
     PagedList,
     Param,
-    RegisteredModel,
-    RegisteredModelTag,
     Run,
     RunInfo,
     RunTag,
@@ -47,24 +43,18 @@ from kiln.store.base import (
     SEARCH_EXPERIMENTS_MAX,
     SEARCH_LOGGED_MODELS_DEFAULT,
     SEARCH_LOGGED_MODELS_MAX,
-    SEARCH_MODEL_VERSIONS_DEFAULT,
-    SEARCH_MODEL_VERSIONS_MAX,
-    SEARCH_REGISTERED_MODELS_DEFAULT,
-    SEARCH_REGISTERED_MODELS_MAX,
     SEARCH_RUNS_DEFAULT,
     SEARCH_RUNS_MAX,
 )
-from kiln.store.sql import aliases as aliases_sql
 from kiln.store.sql import experiments as exp_sql
 from kiln.store.sql import inputs as inputs_sql
 from kiln.store.sql import logged_models as models_sql
-from kiln.store.sql import model_versions as versions_sql
-from kiln.store.sql import registered_models as registry_sql
 from kiln.store.sql import runs as runs_sql
 from kiln.store.sql.engine import WRITE_OPTION, create_db_engine, translated_errors
 from kiln.store.sql.loading import load_runs
 from kiln.store.sql.metrics import MetricLog
 from kiln.store.sql.migrate import upgrade_engine
+from kiln.store.sql.registry_store import SqlRegistry
 from kiln.validation import (
     MAX_BATCH_ENTITIES,
     MAX_BATCH_METRICS,
@@ -84,7 +74,7 @@ T = TypeVar("T")
 _HISTORY_PAGE_MAX = 2**53
 
 
-class SqlStore:
+class SqlStore(SqlRegistry):
     """Tracking and registry data in a SQL database, created or upgraded on
     first use.
 
@@ -458,165 +448,6 @@ class SqlStore:
             )
             page = models_sql.load_logged_models(connection, ids[:max_results])
         return _page(page, offset, max_results, len(ids))
-
-    # -- registered models --------------------------------------------------
-    def create_registered_model(
-        self,
-        name: str,
-        tags: Sequence[RegisteredModelTag] = (),
-        description: str | None = None,
-    ) -> RegisteredModel:
-        with self._write() as connection:
-            registry_sql.create_registered_model(connection, name, tags, description)
-            return registry_sql.get_registered_model(connection, name)
-
-    def get_registered_model(self, name: str) -> RegisteredModel:
-        with self._read() as connection:
-            return registry_sql.get_registered_model(connection, name)
-
-    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        with self._write() as connection:
-            registry_sql.rename_registered_model(connection, name, new_name)
-            return registry_sql.get_registered_model(connection, new_name)
-
-    def update_registered_model(
-        self, name: str, description: str | None
-    ) -> RegisteredModel:
-        with self._write() as connection:
-            registry_sql.update_registered_model(connection, name, description)
-            return registry_sql.get_registered_model(connection, name)
-
-    def delete_registered_model(self, name: str) -> None:
-        with self._write() as connection:
-            registry_sql.delete_registered_model(connection, name)
-
-    def search_registered_models(
-        self,
-        filter_string: str | None = None,
-        max_results: int = SEARCH_REGISTERED_MODELS_DEFAULT,
-        order_by: Sequence[str] | None = None,
-        page_token: str | None = None,
-    ) -> PagedList[RegisteredModel]:
-        """A page of models matching ``filter_string`` (see
-        :mod:`kiln.search.sql.registry`)."""
-        validate_max_results(
-            max_results, SEARCH_REGISTERED_MODELS_MAX, "registered models"
-        )
-        offset = decode_page_token(page_token)
-        with self._read() as connection:
-            names = registry_sql.search_registered_model_names(
-                connection, filter_string, order_by, offset, max_results + 1
-            )
-            page = registry_sql.load_registered_models(connection, names[:max_results])
-        return _page(page, offset, max_results, len(names))
-
-    def set_registered_model_tag(self, name: str, tag: RegisteredModelTag) -> None:
-        with self._write() as connection:
-            registry_sql.set_registered_model_tag(connection, name, tag)
-
-    def delete_registered_model_tag(self, name: str, key: str) -> None:
-        with self._write() as connection:
-            registry_sql.delete_registered_model_tag(connection, name, key)
-
-    def get_latest_versions(
-        self, name: str, stages: Sequence[str] = ()
-    ) -> list[ModelVersion]:
-        with self._read() as connection:
-            return versions_sql.get_latest_versions(connection, name, stages)
-
-    # -- aliases ------------------------------------------------------------
-    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
-        with self._write() as connection:
-            versions_sql.lock_registered_model(connection, name)
-            aliases_sql.set_alias(connection, name, alias, version)
-
-    def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        with self._write() as connection:
-            versions_sql.lock_registered_model(connection, name)
-            aliases_sql.delete_alias(connection, name, alias)
-
-    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        with self._read() as connection:
-            versions_sql.lock_registered_model(connection, name)
-            version = aliases_sql.resolve_alias(connection, name, alias)
-            return versions_sql.get_model_version(connection, name, str(version))
-
-    # -- model versions -----------------------------------------------------
-    def create_model_version(
-        self,
-        name: str,
-        source: str,
-        run_id: str | None = None,
-        tags: Sequence[ModelVersionTag] = (),
-        run_link: str | None = None,
-        description: str | None = None,
-        model_id: str | None = None,
-    ) -> ModelVersion:
-        with self._write() as connection:
-            version = versions_sql.create_model_version(
-                connection, name, source, run_id, tags, run_link, description, model_id
-            )
-            return versions_sql.get_model_version(connection, name, str(version))
-
-    def get_model_version(self, name: str, version: str) -> ModelVersion:
-        with self._read() as connection:
-            return versions_sql.get_model_version(connection, name, version)
-
-    def update_model_version(
-        self, name: str, version: str, description: str | None
-    ) -> ModelVersion:
-        with self._write() as connection:
-            versions_sql.update_model_version(connection, name, version, description)
-            return versions_sql.get_model_version(connection, name, version)
-
-    def delete_model_version(self, name: str, version: str) -> None:
-        with self._write() as connection:
-            versions_sql.delete_model_version(connection, name, version)
-
-    def search_model_versions(
-        self,
-        filter_string: str | None = None,
-        max_results: int = SEARCH_MODEL_VERSIONS_DEFAULT,
-        order_by: Sequence[str] | None = None,
-        page_token: str | None = None,
-    ) -> PagedList[ModelVersion]:
-        """A page of versions matching ``filter_string`` (see
-        :mod:`kiln.search.sql.registry`)."""
-        validate_max_results(max_results, SEARCH_MODEL_VERSIONS_MAX, "model versions")
-        offset = decode_page_token(page_token)
-        with self._read() as connection:
-            keys = versions_sql.search_model_version_keys(
-                connection, filter_string, order_by, offset, max_results + 1
-            )
-            page = versions_sql.load_model_versions(connection, keys[:max_results])
-        return _page(page, offset, max_results, len(keys))
-
-    def set_model_version_tag(
-        self, name: str, version: str, tag: ModelVersionTag
-    ) -> None:
-        with self._write() as connection:
-            versions_sql.set_model_version_tag(connection, name, version, tag)
-
-    def delete_model_version_tag(self, name: str, version: str, key: str) -> None:
-        with self._write() as connection:
-            versions_sql.delete_model_version_tag(connection, name, version, key)
-
-    def get_model_version_download_uri(self, name: str, version: str) -> str:
-        with self._read() as connection:
-            return versions_sql.get_download_uri(connection, name, version)
-
-    def transition_model_version_stage(
-        self,
-        name: str,
-        version: str,
-        stage: str,
-        archive_existing_versions: bool = False,
-    ) -> ModelVersion:
-        with self._write() as connection:
-            versions_sql.transition_stage(
-                connection, name, version, stage, archive_existing_versions
-            )
-            return versions_sql.get_model_version(connection, name, version)
 
 
 def _page(items: list[T], offset: int, max_results: int, fetched: int) -> PagedList[T]:
