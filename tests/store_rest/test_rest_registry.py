@@ -12,6 +12,10 @@ import pytest
 from server.processes import running_server
 from sklearn.linear_model import LogisticRegression
 
+# Session-wide stock MLflow and Kiln servers, shared with the other live tests.
+from test_rest_live_servers import Server
+from test_rest_live_servers import server as server
+
 import kiln
 from kiln import pyfunc
 from kiln import sklearn as kiln_sklearn
@@ -80,6 +84,41 @@ def test_rest_store_registry_round_trip(store: RestStore) -> None:
     store.delete_registered_model("rest2")
     with pytest.raises(ResourceDoesNotExist):
         store.get_registered_model("rest2")
+
+
+def test_rest_store_registry_speaks_mlflows_protocol(server: Server) -> None:
+    name = f"shared-{server.kind}"
+    with RestStore(server.url) as rest:
+        rest.create_registered_model(name, [RegisteredModelTag("k", "v")])
+        for _ in range(2):
+            rest.create_model_version(name, "s3://bucket/model")
+        rest.set_registered_model_alias(name, "champion", "1")
+        rest.set_registered_model_alias(name, "champion", "2")
+        assert rest.get_model_version_by_alias(name, "champion").version == "2"
+        with pytest.raises(InvalidParameterValue):
+            rest.get_model_version_by_alias(name, "nobody")
+        with pytest.raises(InvalidParameterValue):
+            rest.set_registered_model_alias(name, "latest", "1")
+        moved = rest.transition_model_version_stage(name, "1", "staging")
+        assert moved.current_stage == "Staging"
+        (found,) = rest.search_registered_models(f"name = '{name}'")
+        assert found.aliases == (RegisteredModelAlias("champion", "2"),)
+        assert found.tags == {"k": "v"}
+        versions = rest.search_model_versions(f"name = '{name}'")
+        assert sorted(v.version for v in versions) == ["1", "2"]
+        if server.kind == "kiln":
+            # MLflow's own SQL store leaves aliases out of version searches.
+            assert {v.version: v.aliases for v in versions} == {
+                "1": (),
+                "2": ("champion",),
+            }
+        assert rest.get_model_version_download_uri(name, "1") == "s3://bucket/model"
+        rest.delete_registered_model_tag(name, "absent")
+        rest.delete_registered_model_alias(name, "champion")
+        rest.delete_registered_model_alias(name, "champion")
+        rest.delete_registered_model(name)
+        with pytest.raises(ResourceDoesNotExist):
+            rest.get_registered_model(name)
 
 
 def test_load_by_alias_through_the_server(
