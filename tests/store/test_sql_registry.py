@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from kiln.entities import (
@@ -333,3 +335,19 @@ def test_search_model_versions(store: SqlStore) -> None:
     assert len(rest) == 1 and rest.token is None
     with pytest.raises(InvalidFilter):
         store.search_model_versions("current_stage = 'None'")
+
+
+def test_concurrent_registrations_get_distinct_versions(store: SqlStore) -> None:
+    store.create_registered_model("m")
+
+    def register() -> None:
+        for _ in range(5):
+            store.create_model_version("m", "s3://bucket/model")
+
+    threads = [threading.Thread(target=register) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    versions = sorted(int(v.version) for v in store.search_model_versions())
+    assert versions == list(range(1, 16))
