@@ -28,7 +28,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from kiln.artifacts.paths import join_safely, normalize_artifact_path
+from kiln.artifacts.paths import (
+    join_relative,
+    join_safely,
+    normalize_artifact_path,
+    plan_folder_upload,
+)
 from kiln.artifacts.progress import ProgressBar, progress_bar
 from kiln.entities import FileInfo
 from kiln.errors import (
@@ -48,10 +53,6 @@ _SCHEME = "mlflow-artifacts"
 _CHUNK = 1024 * 1024
 # Downloads land under this name next to their target, then are renamed.
 _TEMP_PREFIX = ".kiln-download-"
-
-
-def _join(*parts: str | None) -> str:
-    return "/".join(part.strip("/") for part in parts if part and part.strip("/"))
 
 
 # Clients this module opened itself, one per server and settings, kept for
@@ -193,7 +194,7 @@ class HttpRepository:
         return f"HttpRepository({self.root_uri!r})"
 
     def _url(self, relative: str) -> str:
-        return f"{self._endpoint}/{quote(_join(self.root, relative), safe='/')}"
+        return f"{self._endpoint}/{quote(join_relative(self.root, relative), safe='/')}"
 
     # -- upload -------------------------------------------------------------
     def log_artifact(
@@ -206,7 +207,9 @@ class HttpRepository:
                 f"Cannot log {str(local_file)!r}; expected an existing file."
             )
         folder = normalize_artifact_path(artifact_path)
-        self._upload(source, _join(folder, normalize_artifact_path(source.name)))
+        self._upload(
+            source, join_relative(folder, normalize_artifact_path(source.name))
+        )
 
     def log_artifacts(
         self, local_dir: str | Path, artifact_path: str | None = None
@@ -216,20 +219,7 @@ class HttpRepository:
         Every destination is checked before the first upload. Empty folders
         are not kept: the proxy has files only.
         """
-        source_root = Path(local_dir)
-        if not source_root.is_dir():
-            raise InvalidParameterValue(
-                f"Cannot log {str(local_dir)!r}; expected an existing folder."
-            )
-        folder = normalize_artifact_path(artifact_path)
-        uploads: list[tuple[Path, str]] = []
-        for current, _, file_names in os.walk(source_root, followlinks=True):
-            relative = Path(current).relative_to(source_root).as_posix()
-            prefix = _join(folder, "" if relative == "." else relative)
-            for name in sorted(file_names):
-                target = normalize_artifact_path(_join(prefix, name))
-                uploads.append((Path(current, name), target))
-        for source, target in uploads:
+        for source, target in plan_folder_upload(local_dir, artifact_path):
             self._upload(source, target)
 
     def _upload(self, source: Path, relative: str) -> None:
@@ -259,7 +249,7 @@ class HttpRepository:
         """List the direct children of ``path``, with paths relative to the
         root; a missing folder or a file gives an empty list."""
         relative = normalize_artifact_path(path)
-        params = {"path": _join(self.root, relative)}
+        params = {"path": join_relative(self.root, relative)}
 
         def build() -> httpx.Request:
             return self.http.client.build_request("GET", self._endpoint, params=params)
@@ -360,7 +350,7 @@ def _file_info(folder: str, entry: Message) -> FileInfo:
             f"The artifact proxy listed {name!r} in {folder!r}; expected a file "
             "or folder name."
         )
-    return replace(info, path=_join(folder, name))
+    return replace(info, path=join_relative(folder, name))
 
 
 def _save(response: httpx.Response, destination: Path, relative: str) -> None:

@@ -149,3 +149,34 @@ def _decode_fully_uri(uri: str, path: str) -> str:
         return _decode_fully(path)
     except InvalidParameterValue as exc:
         raise _refuse_uri(uri, "its path is not valid percent-encoded UTF-8") from exc
+
+
+def join_relative(*parts: str | None) -> str:
+    """Join already normalised relative artifact paths with ``/``, skipping
+    empty parts."""
+    return "/".join(part.strip("/") for part in parts if part and part.strip("/"))
+
+
+def plan_folder_upload(
+    local_dir: str | Path, artifact_path: str | None
+) -> list[tuple[Path, str]]:
+    """The (local file, artifact path) pairs that logging ``local_dir`` into
+    ``artifact_path`` uploads, every destination checked before any upload.
+
+    Raises InvalidParameterValue when ``local_dir`` is not a folder or a
+    name would leave the artifact root.
+    """
+    source_root = Path(local_dir)
+    if not source_root.is_dir():
+        raise InvalidParameterValue(
+            f"Cannot log {str(local_dir)!r}; expected an existing folder."
+        )
+    folder = normalize_artifact_path(artifact_path)
+    uploads: list[tuple[Path, str]] = []
+    for current, _, file_names in os.walk(source_root, followlinks=True):
+        relative = Path(current).relative_to(source_root).as_posix()
+        prefix = join_relative(folder, "" if relative == "." else relative)
+        for name in sorted(file_names):
+            target = normalize_artifact_path(join_relative(prefix, name))
+            uploads.append((Path(current, name), target))
+    return uploads

@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiln.artifacts.paths import join_safely, normalize_artifact_path
+from kiln.artifacts.paths import (
+    join_relative,
+    join_safely,
+    normalize_artifact_path,
+    plan_folder_upload,
+)
 from kiln.artifacts.progress import progress_bar
 from kiln.entities import FileInfo
 from kiln.errors import (
@@ -45,10 +50,6 @@ def endpoint_url() -> str | None:
         if value:
             return value
     return None
-
-
-def _join(*parts: str) -> str:
-    return "/".join(part.strip("/") for part in parts if part.strip("/"))
 
 
 def _parse_root(uri: str) -> tuple[str, str]:
@@ -111,7 +112,7 @@ class S3Repository:
         return self._client
 
     def _key(self, relative: str) -> str:
-        return _join(self.prefix, relative)
+        return join_relative(self.prefix, relative)
 
     def _call(self, what: str, method: str, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -132,27 +133,16 @@ class S3Repository:
                 f"Cannot log {str(local_file)!r}; expected an existing file."
             )
         folder = normalize_artifact_path(artifact_path)
-        self._upload(source, _join(folder, normalize_artifact_path(source.name)))
+        self._upload(
+            source, join_relative(folder, normalize_artifact_path(source.name))
+        )
 
     def log_artifacts(
         self, local_dir: str | Path, artifact_path: str | None = None
     ) -> None:
         """Upload a local folder's files (recursively) into ``artifact_path``;
         every destination is checked before the first upload."""
-        source_root = Path(local_dir)
-        if not source_root.is_dir():
-            raise InvalidParameterValue(
-                f"Cannot log {str(local_dir)!r}; expected an existing folder."
-            )
-        folder = normalize_artifact_path(artifact_path)
-        uploads: list[tuple[Path, str]] = []
-        for current, _, file_names in os.walk(source_root, followlinks=True):
-            relative = Path(current).relative_to(source_root).as_posix()
-            prefix = _join(folder, "" if relative == "." else relative)
-            for name in sorted(file_names):
-                target = normalize_artifact_path(_join(prefix, name))
-                uploads.append((Path(current, name), target))
-        for source, target in uploads:
+        for source, target in plan_folder_upload(local_dir, artifact_path):
             self._upload(source, target)
 
     def _upload(self, source: Path, relative: str) -> None:
