@@ -160,6 +160,27 @@ def test_delete_soft_deletes_runs_and_restore_brings_them_back(
     assert store.get_run(earlier).info.lifecycle_stage == LifecycleStage.DELETED
 
 
+def test_restore_keeps_a_run_deleted_in_the_same_millisecond(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiln.store.sql.experiments as experiments_module
+    import kiln.store.sql.runs as runs_module
+
+    exp_id = store.create_experiment("exp")
+    kept = store.create_run(exp_id, "u", 1, [], "kept").info.run_id
+    alone = store.create_run(exp_id, "u", 2, [], "alone").info.run_id
+    # Both deletions read the same clock.
+    monkeypatch.setattr(experiments_module, "now_ms", lambda: 5_000)
+    monkeypatch.setattr(runs_module, "now_ms", lambda: 5_000)
+    store.delete_run(alone)
+    store.delete_experiment(exp_id)
+
+    store.restore_experiment(exp_id)
+
+    assert store.get_run(kept).info.lifecycle_stage == LifecycleStage.ACTIVE
+    assert store.get_run(alone).info.lifecycle_stage == LifecycleStage.DELETED
+
+
 def test_delete_twice_and_restore_active_are_not_found(store: SqlStore) -> None:
     exp_id = store.create_experiment("exp")
     with pytest.raises(ResourceDoesNotExist):

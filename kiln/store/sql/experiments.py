@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kiln.entities import Experiment, LifecycleStage, RunTag
@@ -232,15 +232,19 @@ def delete_experiment(connection: Connection, experiment_id: str) -> None:
         raise ResourceDoesNotExist(
             f"The experiment {experiment_id!r} is already deleted."
         )
-    now = now_ms()
     exp_id = int(experiment_id)
+    # The shared timestamp lets restore_experiment bring back exactly these
+    # runs, and not those deleted one by one before. It must therefore be
+    # later than every earlier run deletion, even one in the same millisecond.
+    last_run_deletion = connection.execute(
+        select(func.max(runs.c.deleted_time)).where(runs.c.experiment_id == exp_id)
+    ).scalar()
+    now = max(now_ms(), (last_run_deletion or 0) + 1)
     connection.execute(
         update(experiments)
         .where(experiments.c.experiment_id == exp_id)
         .values(lifecycle_stage=LifecycleStage.DELETED, last_update_time=now)
     )
-    # The shared timestamp lets restore_experiment bring back exactly these
-    # runs, and not those deleted one by one before.
     connection.execute(
         update(runs)
         .where(
