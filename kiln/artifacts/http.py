@@ -32,6 +32,7 @@ from kiln.artifacts.paths import (
     join_relative,
     join_safely,
     normalize_artifact_path,
+    plan_file_upload,
     plan_folder_upload,
 )
 from kiln.artifacts.progress import ProgressBar, progress_bar
@@ -201,15 +202,7 @@ class HttpRepository:
         self, local_file: str | Path, artifact_path: str | None = None
     ) -> None:
         """Upload one local file into the folder ``artifact_path``."""
-        source = Path(local_file)
-        if not source.is_file():
-            raise InvalidParameterValue(
-                f"Cannot log {str(local_file)!r}; expected an existing file."
-            )
-        folder = normalize_artifact_path(artifact_path)
-        self._upload(
-            source, join_relative(folder, normalize_artifact_path(source.name))
-        )
+        self._upload(*plan_file_upload(local_file, artifact_path))
 
     def log_artifacts(
         self, local_dir: str | Path, artifact_path: str | None = None

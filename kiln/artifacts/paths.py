@@ -157,6 +157,24 @@ def join_relative(*parts: str | None) -> str:
     return "/".join(part.strip("/") for part in parts if part and part.strip("/"))
 
 
+def plan_file_upload(
+    local_file: str | Path, artifact_path: str | None
+) -> tuple[Path, str]:
+    """The (local file, artifact path) pair that logging ``local_file`` into
+    the folder ``artifact_path`` uploads.
+
+    Raises InvalidParameterValue when ``local_file`` is not a file or a name
+    would leave the artifact root.
+    """
+    source = Path(local_file)
+    if not source.is_file():
+        raise InvalidParameterValue(
+            f"Cannot log {str(local_file)!r}; expected an existing file."
+        )
+    folder = normalize_artifact_path(artifact_path)
+    return source, join_relative(folder, normalize_artifact_path(source.name))
+
+
 def plan_folder_upload(
     local_dir: str | Path, artifact_path: str | None
 ) -> list[tuple[Path, str]]:
