@@ -1,7 +1,7 @@
 """Aliases of registered models in SQL: point, move, remove and resolve.
 
 Every change of an alias goes through :func:`_move_alias`, the one place
-where a move is decided: that is where recording the move (``alias_history``)
+where a move is decided: that is where recording the move (``registry_history``)
 and checking promotion rules belong.
 
 Every function takes an open connection; the caller owns the transaction.
@@ -56,7 +56,7 @@ def _move_alias(
     if previous == version:
         return
     # TODO: check promotion rules and record the move (name, alias, previous,
-    # version, time, user) in alias_history here; the table exists, but until
+    # version, time, user) in registry_history here; the table exists, but until
     # then nothing writes it and a move leaves no trace.
     table = registered_model_aliases
     where = (table.c.name == name, table.c.alias == alias)

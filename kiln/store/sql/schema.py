@@ -385,19 +385,44 @@ registered_model_aliases = Table(
     ),
 )
 
-# The moves of aliases, for audit and rollback; ``version`` is NULL when the
-# alias was removed. Nothing records moves here yet (see sql/aliases.py).
-alias_history = Table(
-    "alias_history",
+# Every move in the registry, for audit and rollback: ``kind`` is "alias"
+# (``alias`` moved from ``previous_version`` to ``version``, NULL when it was
+# removed) or "stage" (``version`` went from ``previous_stage`` to ``stage``).
+registry_history = Table(
+    "registry_history",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(256), nullable=False),
-    Column("alias", String(256), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("alias", String(256)),
     Column("version", Integer),
     Column("previous_version", Integer),
+    Column("stage", String(20)),
+    Column("previous_stage", String(20)),
     Column("timestamp", BigInteger, nullable=False),
     Column("user_id", String(256)),
-    Index("ix_alias_history_name_alias", "name", "alias", "id"),
+    Column("reason", Text),
+    Index("ix_registry_history_name_kind_alias", "name", "kind", "alias", "id"),
+    ForeignKeyConstraint(
+        ["name"],
+        ["registered_models.name"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+# The rule a version's source run must pass before ``alias`` may point at it;
+# written in the search filter grammar (see kiln/registry/rules.py).
+promotion_rules = Table(
+    "promotion_rules",
+    metadata,
+    Column("name", String(256), nullable=False),
+    Column("alias", String(256), nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("creation_timestamp", BigInteger, nullable=False),
+    Column("last_updated_timestamp", BigInteger, nullable=False),
+    Column("user_id", String(256)),
+    PrimaryKeyConstraint("name", "alias", name="pk_promotion_rules"),
     ForeignKeyConstraint(
         ["name"],
         ["registered_models.name"],
