@@ -287,6 +287,10 @@ def create_experiment(client: HttpClient, name: str) -> str:
 def _parse_args(bench: ServerBenchmark) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=bench.description)
     parser.add_argument("--mlflow-server", help="the `mlflow` executable of a venv")
+    parser.add_argument(
+        "--mlflow-python",
+        help="the Python of a venv with mlflow (its `mlflow` beside it is used)",
+    )
     parser.add_argument("--repeat", type=int, help="measurements for Kiln")
     parser.add_argument("--mlflow-repeat", type=int, help="measurements for MLflow")
     parser.add_argument("--quick", action="store_true", help="use small sizes")
@@ -338,6 +342,19 @@ def _run_side(
             facts = _seed_in_subprocess(script, side, python, folder, sizes)
         with running_server(side, folder, mlflow) as server:
             return bench.measure(server, sizes, facts, repeat), server
+
+
+def _mlflow_executable(args: argparse.Namespace) -> str:
+    """The ``mlflow`` to start, as an absolute path ("" when none is given).
+
+    Servers start in temporary folders, so a relative path is made absolute
+    here; absolute(), not resolve(), as a venv's files are often symlinks.
+    """
+    if args.mlflow_server:
+        return str(Path(args.mlflow_server).absolute())
+    if args.mlflow_python:
+        return str(Path(args.mlflow_python).absolute().with_name("mlflow"))
+    return ""
 
 
 def _mlflow_python(mlflow: str) -> str:
@@ -405,11 +422,10 @@ def main(bench: ServerBenchmark, script: str) -> None:
         "kiln": args.repeat or bench.default_repeat[0],
         "mlflow": args.mlflow_repeat or args.repeat or bench.default_repeat[1],
     }
-    sides: Sequence[str] = ("kiln", "mlflow") if args.mlflow_server else ("kiln",)
+    mlflow = _mlflow_executable(args)
+    sides: Sequence[str] = ("kiln", "mlflow") if mlflow else ("kiln",)
     results: dict[str, list[Timing]] = {}
     for side in sides:
-        timings, _ = _run_side(
-            bench, script, side, args.mlflow_server or "", sizes[side], repeats[side]
-        )
+        timings, _ = _run_side(bench, script, side, mlflow, sizes[side], repeats[side])
         results[side] = timings
     _report(bench, sizes, results)
