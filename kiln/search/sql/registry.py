@@ -13,6 +13,7 @@ never overlap.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,13 +55,20 @@ def select_registered_model_names(
     query = select(registered_models.c.name)
     if tree is not None:
         query = query.where(compile_tree(tree, _model_condition))
+    return query.order_by(*_model_keys(clauses)).offset(offset).limit(limit)
+
+
+# Sort keys are the same for every search with the same order_by; building
+# them is a good part of building a search, so the last few are kept.
+@functools.lru_cache(maxsize=64)
+def _model_keys(clauses: tuple[OrderClause, ...]) -> tuple[UnaryExpression[Any], ...]:
     keys = [
         sort_key(registered_models.c[clause.key], clause.ascending)
         for clause in clauses
     ]
     if all(clause.key != "name" for clause in clauses):
         keys.append(registered_models.c.name.asc())
-    return query.order_by(*keys).offset(offset).limit(limit)
+    return tuple(keys)
 
 
 def _model_condition(comparison: Comparison) -> ColumnElement[bool]:
@@ -125,7 +133,10 @@ def _version_condition(comparison: Comparison) -> ColumnElement[bool]:
     return compare(column, comparison.operator, comparison.value)
 
 
-def _version_keys(clauses: Sequence[OrderClause]) -> list[UnaryExpression[Any]]:
+@functools.lru_cache(maxsize=64)
+def _version_keys(
+    clauses: tuple[OrderClause, ...],
+) -> tuple[UnaryExpression[Any], ...]:
     named = {clause.key for clause in clauses}
     tie_breaks = [
         clause
@@ -135,7 +146,7 @@ def _version_keys(clauses: Sequence[OrderClause]) -> list[UnaryExpression[Any]]:
         )
         if clause.key not in named
     ]
-    return [
+    return tuple(
         sort_key(_version_column(clause.key), clause.ascending)
         for clause in (*clauses, *tie_breaks)
-    ]
+    )

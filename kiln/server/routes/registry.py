@@ -220,7 +220,12 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(f"{_MODELS}/update", ("PATCH",), update_registered_model),
     Endpoint(f"{_MODELS}/delete", ("DELETE",), delete_registered_model),
     Endpoint(f"{_MODELS}/search", ("GET",), search_registered_models),
-    Endpoint(f"{_MODELS}/get-latest-versions", ("POST", "GET"), get_latest_versions),
+    Endpoint(
+        f"{_MODELS}/get-latest-versions",
+        ("POST", "GET"),
+        get_latest_versions,
+        quick=True,
+    ),
     Endpoint(f"{_MODELS}/set-tag", ("POST",), set_registered_model_tag),
     Endpoint(f"{_MODELS}/delete-tag", ("DELETE",), delete_registered_model_tag),
     Endpoint(f"{_MODELS}/alias", ("POST",), set_registered_model_alias),

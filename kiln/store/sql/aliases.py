@@ -12,13 +12,28 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.store.sql.schema import model_versions, registered_model_aliases
 from kiln.validation import validate_alias, validate_model_version
 
 _CHUNK = 500
+
+# Reads are built once; see model_versions.
+_ALIAS_VERSION = select(registered_model_aliases.c.version).where(
+    registered_model_aliases.c.name == bindparam("name"),
+    registered_model_aliases.c.alias == bindparam("alias"),
+)
+_ALIASES = (
+    select(
+        registered_model_aliases.c.name,
+        registered_model_aliases.c.alias,
+        registered_model_aliases.c.version,
+    )
+    .where(registered_model_aliases.c.name.in_(bindparam("names", expanding=True)))
+    .order_by(registered_model_aliases.c.name, registered_model_aliases.c.alias)
+)
 
 
 def set_alias(connection: Connection, name: str, alias: str, version: str) -> None:
@@ -73,10 +88,7 @@ def _move_alias(
 def alias_version(connection: Connection, name: str, alias: str) -> int | None:
     """The version ``alias`` points at, or None."""
     found: int | None = connection.execute(
-        select(registered_model_aliases.c.version).where(
-            registered_model_aliases.c.name == name,
-            registered_model_aliases.c.alias == alias,
-        )
+        _ALIAS_VERSION, {"name": name, "alias": alias}
     ).scalar()
     return found
 
@@ -110,13 +122,9 @@ def load_aliases(
 ) -> defaultdict[str, list[tuple[str, int]]]:
     """For each model, its ``(alias, version)`` pairs sorted by alias."""
     found: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
-    table = registered_model_aliases
     unique = sorted(set(names))
     for start in range(0, len(unique), _CHUNK):
-        for name, alias, version in connection.execute(
-            select(table.c.name, table.c.alias, table.c.version)
-            .where(table.c.name.in_(unique[start : start + _CHUNK]))
-            .order_by(table.c.name, table.c.alias)
-        ):
+        chunk = {"names": unique[start : start + _CHUNK]}
+        for name, alias, version in connection.execute(_ALIASES, chunk).all():
             found[name].append((alias, version))
     return found

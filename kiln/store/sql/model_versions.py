@@ -9,7 +9,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.sql.elements import BindParameter
 
 from kiln.entities import (
     ModelVersion,
@@ -35,6 +48,68 @@ VersionKey = tuple[str, int]
 
 _CHUNK = 500
 
+# Reads are built once: building a statement costs several times more than
+# running a cached one on an indexed key.
+_NAMES: BindParameter[str] = bindparam("names", expanding=True)
+_NUMBERS: BindParameter[int] = bindparam("numbers", expanding=True)
+_STAGES: BindParameter[str] = bindparam("stages", expanding=True)
+_MODEL_EXISTS = select(registered_models.c.name).where(
+    registered_models.c.name == bindparam("name")
+)
+_VERSION_EXISTS = select(model_versions.c.version).where(
+    model_versions.c.name == bindparam("name"),
+    model_versions.c.version == bindparam("number"),
+)
+_LATEST = (
+    select(
+        model_versions.c.name,
+        model_versions.c.current_stage,
+        func.max(model_versions.c.version),
+    )
+    .where(model_versions.c.name.in_(_NAMES))
+    .group_by(model_versions.c.name, model_versions.c.current_stage)
+)
+_LATEST_IN_STAGES = _LATEST.where(model_versions.c.current_stage.in_(_STAGES))
+
+
+def _has_key(table: Table, few_numbers: bool) -> list[ColumnElement[bool]]:
+    """Rows of ``table`` whose (name, version) is among ``keys``.
+
+    A row-value ``(name, version) IN (…)`` makes SQLite scan the whole table,
+    so rows are found by ``name`` through the index and kept when their key
+    written as ``"<version>:<name>"`` (a number has no colon) is in the list.
+    With few version numbers, ``version IN (…)`` narrows the index search to
+    exactly those numbers; with many, to each model's versions.
+    """
+    as_text = cast(table.c.version, Text) + ":" + table.c.name
+    found: list[ColumnElement[bool]] = [
+        table.c.name.in_(_NAMES),
+        as_text.in_(bindparam("keys", expanding=True)),
+    ]
+    if few_numbers:
+        found.append(table.c.version.in_(_NUMBERS))
+    return found
+
+
+_FEW_NUMBERS = 8
+_VERSION_TAGS = {
+    few: select(
+        model_version_tags.c.name,
+        model_version_tags.c.version,
+        model_version_tags.c.key,
+        model_version_tags.c.value,
+    )
+    .where(*_has_key(model_version_tags, few))
+    .order_by(model_version_tags.c.key)
+    for few in (True, False)
+}
+_VERSIONS = {
+    few: select(*(c for c in model_versions.c if c.name != "storage_location")).where(
+        *_has_key(model_versions, few)
+    )
+    for few in (True, False)
+}
+
 
 def lock_registered_model(connection: Connection, name: str) -> None:
     """Check the model exists and hold its row until the transaction ends,
@@ -49,10 +124,8 @@ def check_registered_model(connection: Connection, name: str) -> None:
 
 def _check_registered_model(connection: Connection, name: str, lock: bool) -> None:
     validate_registered_model_name(name)
-    query = select(registered_models.c.name).where(registered_models.c.name == name)
-    if lock:
-        query = query.with_for_update()
-    if connection.execute(query).scalar() is None:
+    query = _MODEL_EXISTS.with_for_update() if lock else _MODEL_EXISTS
+    if connection.execute(query, {"name": name}).scalar() is None:
         raise ResourceDoesNotExist(f"No registered model named {name!r} exists.")
 
 
@@ -118,9 +191,7 @@ def _check_version(connection: Connection, name: str, version: str) -> int:
     validate_registered_model_name(name)
     number = validate_model_version(version)
     found = connection.execute(
-        select(model_versions.c.version).where(
-            model_versions.c.name == name, model_versions.c.version == number
-        )
+        _VERSION_EXISTS, {"name": name, "number": number}
     ).scalar()
     if found is None:
         raise ResourceDoesNotExist(
@@ -262,18 +333,14 @@ def latest_version_keys(
     """For each model, its highest version in each stage (in ``stages``, or
     every stage when empty), ordered by stage."""
     found: defaultdict[str, list[VersionKey]] = defaultdict(list)
-    table = model_versions
     unique = sorted(set(names))
     order = {stage: i for i, stage in enumerate(ModelVersionStage.ALL)}
+    query = _LATEST_IN_STAGES if stages else _LATEST
     for start in range(0, len(unique), _CHUNK):
-        query = (
-            select(table.c.name, table.c.current_stage, func.max(table.c.version))
-            .where(table.c.name.in_(unique[start : start + _CHUNK]))
-            .group_by(table.c.name, table.c.current_stage)
+        values = {"names": unique[start : start + _CHUNK], "stages": list(stages)}
+        rows = sorted(
+            connection.execute(query, values), key=lambda r: order.get(r[1], 9)
         )
-        if stages:
-            query = query.where(table.c.current_stage.in_(list(stages)))
-        rows = sorted(connection.execute(query), key=lambda r: order.get(r[1], 9))
         for name, _, version in rows:
             found[name].append((name, version))
     return found
@@ -303,29 +370,26 @@ def load_model_versions(
 def _load_chunk(
     connection: Connection, keys: list[VersionKey]
 ) -> dict[VersionKey, ModelVersion]:
-    table = model_versions
+    names = sorted({name for name, _ in keys})
+    numbers = sorted({number for _, number in keys})
+    few = len(numbers) <= _FEW_NUMBERS
+    values: dict[str, list[str] | list[int]] = {
+        "names": names,
+        "keys": [f"{number}:{name}" for name, number in keys],
+    }
+    if few:
+        values["numbers"] = numbers
     tags: defaultdict[VersionKey, dict[str, str]] = defaultdict(dict)
     for name, version, key, value in connection.execute(
-        select(
-            model_version_tags.c.name,
-            model_version_tags.c.version,
-            model_version_tags.c.key,
-            model_version_tags.c.value,
-        )
-        .where(
-            tuple_(model_version_tags.c.name, model_version_tags.c.version).in_(keys)
-        )
-        .order_by(model_version_tags.c.key)
-    ):
+        _VERSION_TAGS[few], values
+    ).all():
         tags[(name, version)][key] = value
     aliases: defaultdict[VersionKey, list[str]] = defaultdict(list)
-    for name, pairs in load_aliases(connection, [name for name, _ in keys]).items():
+    for name, pairs in load_aliases(connection, names).items():
         for alias, version in pairs:
             aliases[(name, version)].append(alias)
     result: dict[VersionKey, ModelVersion] = {}
-    for row in connection.execute(
-        select(table).where(tuple_(table.c.name, table.c.version).in_(keys))
-    ):
+    for row in connection.execute(_VERSIONS[few], values).all():
         key = (row.name, row.version)
         result[key] = ModelVersion(
             name=row.name,
@@ -356,4 +420,4 @@ def search_model_version_keys(
 ) -> list[VersionKey]:
     """The ``(name, version)`` of one page of matching versions, in order."""
     stmt = select_model_version_keys(filter_string, order_by, offset, limit)
-    return [(name, version) for name, version in connection.execute(stmt)]
+    return [(name, version) for name, version in connection.execute(stmt).all()]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
 
 from kiln.entities import (
     ModelVersion,
@@ -36,6 +37,19 @@ from kiln.validation import (
 )
 
 _CHUNK = 500
+
+# Reads are built once; see model_versions.
+_NAMES: BindParameter[str] = bindparam("names", expanding=True)
+_MODEL_TAGS = (
+    select(
+        registered_model_tags.c.name,
+        registered_model_tags.c.key,
+        registered_model_tags.c.value,
+    )
+    .where(registered_model_tags.c.name.in_(_NAMES))
+    .order_by(registered_model_tags.c.key)
+)
+_MODELS = select(registered_models).where(registered_models.c.name.in_(_NAMES))
 
 
 def _name_taken(name: str) -> ResourceAlreadyExists:
@@ -167,15 +181,7 @@ def load_registered_models(
 
 def _load_chunk(connection: Connection, names: list[str]) -> dict[str, RegisteredModel]:
     tags: defaultdict[str, dict[str, str]] = defaultdict(dict)
-    for name, key, value in connection.execute(
-        select(
-            registered_model_tags.c.name,
-            registered_model_tags.c.key,
-            registered_model_tags.c.value,
-        )
-        .where(registered_model_tags.c.name.in_(names))
-        .order_by(registered_model_tags.c.key)
-    ):
+    for name, key, value in connection.execute(_MODEL_TAGS, {"names": names}).all():
         tags[name][key] = value
     aliases = load_aliases(connection, names)
     latest_keys = latest_version_keys(connection, names)
@@ -186,9 +192,7 @@ def _load_chunk(connection: Connection, names: list[str]) -> dict[str, Registere
     for version in versions:
         latest[version.name].append(version)
     result: dict[str, RegisteredModel] = {}
-    for row in connection.execute(
-        select(registered_models).where(registered_models.c.name.in_(names))
-    ):
+    for row in connection.execute(_MODELS, {"names": names}).all():
         result[row.name] = RegisteredModel(
             name=row.name,
             creation_timestamp=row.creation_timestamp,
@@ -214,4 +218,4 @@ def search_registered_model_names(
 ) -> list[str]:
     """The names of one page of matching models, in order."""
     stmt = select_registered_model_names(filter_string, order_by, offset, limit)
-    return [str(name) for name in connection.execute(stmt).scalars()]
+    return [str(name) for name in connection.execute(stmt).scalars().all()]

@@ -141,7 +141,8 @@ class SqlRegistry:
         with self._read() as connection:
             versions_sql.check_registered_model(connection, name)
             version = aliases_sql.resolve_alias(connection, name, alias)
-            return versions_sql.get_model_version(connection, name, str(version))
+            # The alias names an existing version: no need to check it again.
+            return versions_sql.load_model_versions(connection, [(name, version)])[0]
 
     # -- model versions -----------------------------------------------------
     def create_model_version(
