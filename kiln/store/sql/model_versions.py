@@ -6,23 +6,9 @@ Every function takes an open connection; the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Table,
-    Text,
-    bindparam,
-    cast,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kiln.entities import (
     ModelVersion,
@@ -32,10 +18,14 @@ from kiln.entities import (
 )
 from kiln.errors import InvalidParameterValue, KilnError, ResourceDoesNotExist
 from kiln.search.sql import select_model_version_keys
-from kiln.store.sql.aliases import load_aliases
 from kiln.store.sql.schema import model_version_tags, model_versions, registered_models
 from kiln.store.sql.sources import storage_location
 from kiln.store.sql.statements import now_ms, upsert
+from kiln.store.sql.version_reads import (
+    VersionKey,
+    load_latest_versions,
+    load_model_versions,
+)
 from kiln.validation import (
     validate_description,
     validate_key,
@@ -44,15 +34,6 @@ from kiln.validation import (
     validate_registry_tag,
 )
 
-VersionKey = tuple[str, int]
-
-_CHUNK = 500
-
-# Reads are built once: building a statement costs several times more than
-# running a cached one on an indexed key.
-_NAMES: BindParameter[str] = bindparam("names", expanding=True)
-_NUMBERS: BindParameter[int] = bindparam("numbers", expanding=True)
-_STAGES: BindParameter[str] = bindparam("stages", expanding=True)
 _MODEL_EXISTS = select(registered_models.c.name).where(
     registered_models.c.name == bindparam("name")
 )
@@ -60,55 +41,6 @@ _VERSION_EXISTS = select(model_versions.c.version).where(
     model_versions.c.name == bindparam("name"),
     model_versions.c.version == bindparam("number"),
 )
-_LATEST = (
-    select(
-        model_versions.c.name,
-        model_versions.c.current_stage,
-        func.max(model_versions.c.version),
-    )
-    .where(model_versions.c.name.in_(_NAMES))
-    .group_by(model_versions.c.name, model_versions.c.current_stage)
-)
-_LATEST_IN_STAGES = _LATEST.where(model_versions.c.current_stage.in_(_STAGES))
-
-
-def _has_key(table: Table, few_numbers: bool) -> list[ColumnElement[bool]]:
-    """Rows of ``table`` whose (name, version) is among ``keys``.
-
-    A row-value ``(name, version) IN (…)`` makes SQLite scan the whole table,
-    so rows are found by ``name`` through the index and kept when their key
-    written as ``"<version>:<name>"`` (a number has no colon) is in the list.
-    With few version numbers, ``version IN (…)`` narrows the index search to
-    exactly those numbers; with many, to each model's versions.
-    """
-    as_text = cast(table.c.version, Text) + ":" + table.c.name
-    found: list[ColumnElement[bool]] = [
-        table.c.name.in_(_NAMES),
-        as_text.in_(bindparam("keys", expanding=True)),
-    ]
-    if few_numbers:
-        found.append(table.c.version.in_(_NUMBERS))
-    return found
-
-
-_FEW_NUMBERS = 8
-_VERSION_TAGS = {
-    few: select(
-        model_version_tags.c.name,
-        model_version_tags.c.version,
-        model_version_tags.c.key,
-        model_version_tags.c.value,
-    )
-    .where(*_has_key(model_version_tags, few))
-    .order_by(model_version_tags.c.key)
-    for few in (True, False)
-}
-_VERSIONS = {
-    few: select(*(c for c in model_versions.c if c.name != "storage_location")).where(
-        *_has_key(model_versions, few)
-    )
-    for few in (True, False)
-}
 
 
 def lock_registered_model(connection: Connection, name: str) -> None:
@@ -327,88 +259,13 @@ def transition_stage(
     touch_registered_model(connection, name, now)
 
 
-def latest_version_keys(
-    connection: Connection, names: Sequence[str], stages: Sequence[str] = ()
-) -> defaultdict[str, list[VersionKey]]:
-    """For each model, its highest version in each stage (in ``stages``, or
-    every stage when empty), ordered by stage."""
-    found: defaultdict[str, list[VersionKey]] = defaultdict(list)
-    unique = sorted(set(names))
-    order = {stage: i for i, stage in enumerate(ModelVersionStage.ALL)}
-    query = _LATEST_IN_STAGES if stages else _LATEST
-    for start in range(0, len(unique), _CHUNK):
-        values = {"names": unique[start : start + _CHUNK], "stages": list(stages)}
-        rows = sorted(
-            connection.execute(query, values), key=lambda r: order.get(r[1], 9)
-        )
-        for name, _, version in rows:
-            found[name].append((name, version))
-    return found
-
-
 def get_latest_versions(
     connection: Connection, name: str, stages: Sequence[str]
 ) -> list[ModelVersion]:
     """The highest version of ``name`` in each of ``stages`` (all when empty)."""
     wanted = [canonical_stage(stage) for stage in stages]
     check_registered_model(connection, name)
-    keys = latest_version_keys(connection, [name], wanted)[name]
-    return load_model_versions(connection, keys)
-
-
-def load_model_versions(
-    connection: Connection, keys: Sequence[VersionKey]
-) -> list[ModelVersion]:
-    """These versions with tags and aliases, in the given order; unknown keys
-    are skipped."""
-    loaded: dict[VersionKey, ModelVersion] = {}
-    for start in range(0, len(keys), _CHUNK):
-        loaded.update(_load_chunk(connection, list(keys[start : start + _CHUNK])))
-    return [loaded[key] for key in keys if key in loaded]
-
-
-def _load_chunk(
-    connection: Connection, keys: list[VersionKey]
-) -> dict[VersionKey, ModelVersion]:
-    names = sorted({name for name, _ in keys})
-    numbers = sorted({number for _, number in keys})
-    few = len(numbers) <= _FEW_NUMBERS
-    values: dict[str, list[str] | list[int]] = {
-        "names": names,
-        "keys": [f"{number}:{name}" for name, number in keys],
-    }
-    if few:
-        values["numbers"] = numbers
-    tags: defaultdict[VersionKey, dict[str, str]] = defaultdict(dict)
-    for name, version, key, value in connection.execute(
-        _VERSION_TAGS[few], values
-    ).all():
-        tags[(name, version)][key] = value
-    aliases: defaultdict[VersionKey, list[str]] = defaultdict(list)
-    for name, pairs in load_aliases(connection, names).items():
-        for alias, version in pairs:
-            aliases[(name, version)].append(alias)
-    result: dict[VersionKey, ModelVersion] = {}
-    for row in connection.execute(_VERSIONS[few], values).all():
-        key = (row.name, row.version)
-        result[key] = ModelVersion(
-            name=row.name,
-            version=str(row.version),
-            creation_timestamp=row.creation_timestamp,
-            last_updated_timestamp=row.last_updated_timestamp,
-            source=row.source,
-            user_id=row.user_id,
-            current_stage=row.current_stage,
-            description=row.description,
-            run_id=row.run_id,
-            run_link=row.run_link,
-            status=row.status,
-            status_message=row.status_message,
-            model_id=row.model_id,
-            tags=tags[key],
-            aliases=tuple(aliases[key]),
-        )
-    return result
+    return load_latest_versions(connection, [name], wanted)[name]
 
 
 def search_model_version_keys(

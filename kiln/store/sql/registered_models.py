@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import BindParameter
 
 from kiln.entities import (
-    ModelVersion,
     RegisteredModel,
     RegisteredModelAlias,
     RegisteredModelTag,
@@ -22,13 +21,11 @@ from kiln.entities import (
 from kiln.errors import ResourceAlreadyExists, ResourceDoesNotExist
 from kiln.search.sql import select_registered_model_names
 from kiln.store.sql.aliases import load_aliases
-from kiln.store.sql.model_versions import (
-    latest_version_keys,
-    load_model_versions,
-    lock_registered_model,
-)
+from kiln.store.sql.metrics import gc_paused
+from kiln.store.sql.model_versions import lock_registered_model
 from kiln.store.sql.schema import registered_model_tags, registered_models
 from kiln.store.sql.statements import now_ms, upsert
+from kiln.store.sql.version_reads import load_latest_versions
 from kiln.validation import (
     validate_description,
     validate_key,
@@ -49,7 +46,13 @@ _MODEL_TAGS = (
     .where(registered_model_tags.c.name.in_(_NAMES))
     .order_by(registered_model_tags.c.key)
 )
-_MODELS = select(registered_models).where(registered_models.c.name.in_(_NAMES))
+_MODELS = select(
+    registered_models.c.name,
+    registered_models.c.creation_timestamp,
+    registered_models.c.last_updated_timestamp,
+    registered_models.c.user_id,
+    registered_models.c.description,
+).where(registered_models.c.name.in_(_NAMES))
 
 
 def _name_taken(name: str) -> ResourceAlreadyExists:
@@ -174,8 +177,10 @@ def load_registered_models(
     """These models with tags, aliases and latest version per stage, in the
     given order; unknown names are skipped."""
     loaded: dict[str, RegisteredModel] = {}
-    for start in range(0, len(names), _CHUNK):
-        loaded.update(_load_chunk(connection, list(names[start : start + _CHUNK])))
+    with gc_paused():
+        for start in range(0, len(names), _CHUNK):
+            chunk = list(names[start : start + _CHUNK])
+            loaded.update(_load_chunk(connection, chunk))
     return [loaded[name] for name in names if name in loaded]
 
 
@@ -184,26 +189,21 @@ def _load_chunk(connection: Connection, names: list[str]) -> dict[str, Registere
     for name, key, value in connection.execute(_MODEL_TAGS, {"names": names}).all():
         tags[name][key] = value
     aliases = load_aliases(connection, names)
-    latest_keys = latest_version_keys(connection, names)
-    versions = load_model_versions(
-        connection, [key for keys in latest_keys.values() for key in keys]
-    )
-    latest: defaultdict[str, list[ModelVersion]] = defaultdict(list)
-    for version in versions:
-        latest[version.name].append(version)
+    latest = load_latest_versions(connection, names, aliases=aliases)
     result: dict[str, RegisteredModel] = {}
-    for row in connection.execute(_MODELS, {"names": names}).all():
-        result[row.name] = RegisteredModel(
-            name=row.name,
-            creation_timestamp=row.creation_timestamp,
-            last_updated_timestamp=row.last_updated_timestamp,
-            user_id=row.user_id,
-            description=row.description,
-            latest_versions=tuple(latest[row.name]),
-            tags=tags[row.name],
+    rows = connection.execute(_MODELS, {"names": names}).all()
+    for name, created, updated, user_id, description in rows:
+        result[name] = RegisteredModel(
+            name=name,
+            creation_timestamp=created,
+            last_updated_timestamp=updated,
+            user_id=user_id,
+            description=description,
+            latest_versions=tuple(latest[name]),
+            tags=tags[name],
             aliases=tuple(
                 RegisteredModelAlias(alias, str(version))
-                for alias, version in aliases[row.name]
+                for alias, version in aliases[name]
             ),
         )
     return result

@@ -31,6 +31,7 @@ from kiln.store.base import (
 from kiln.store.sql import aliases as aliases_sql
 from kiln.store.sql import model_versions as versions_sql
 from kiln.store.sql import registered_models as registry_sql
+from kiln.store.sql import version_reads
 from kiln.validation import validate_max_results
 
 T = TypeVar("T")
@@ -142,7 +143,7 @@ class SqlRegistry:
             versions_sql.check_registered_model(connection, name)
             version = aliases_sql.resolve_alias(connection, name, alias)
             # The alias names an existing version: no need to check it again.
-            return versions_sql.load_model_versions(connection, [(name, version)])[0]
+            return version_reads.load_model_versions(connection, [(name, version)])[0]
 
     # -- model versions -----------------------------------------------------
     def create_model_version(
@@ -191,7 +192,7 @@ class SqlRegistry:
             keys = versions_sql.search_model_version_keys(
                 connection, filter_string, order_by, offset, max_results + 1
             )
-            page = versions_sql.load_model_versions(connection, keys[:max_results])
+            page = version_reads.load_model_versions(connection, keys[:max_results])
         return _page(page, offset, max_results, len(keys))
 
     def set_model_version_tag(
