@@ -80,6 +80,8 @@ def test_version_create_get_and_download_uri(client: ApiClient) -> None:
         "file:///etc",
         "mlflow-artifacts:/0/{run}/artifacts/%2e%2e/%2e%2e/x",
         "mlflow-artifacts:/0/other",
+        "s3://bucket/0/{run}/artifacts/model",
+        "https://example.com/0/{run}/artifacts/model",
     ],
 )
 def test_version_sources_outside_the_run_are_400(

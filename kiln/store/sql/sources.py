@@ -1,20 +1,23 @@
 """Check where a new model version's files come from, and resolve where they are.
 
 A version's ``source`` names files the server already knows: a run's
-artifacts (``runs:/<run_id>/<path>``, or a path or ``file:`` /
-``mlflow-artifacts:`` URI under the run's artifact root), a logged model
-(``models:/m-…``, or a URI under its artifact location) or another version
-(``models:/<name>/<version>``). Letting a client register any local path
-would let it read any file the server can through the download URI, so such
-sources must lie under the artifact root of the run or logged model the
-request names, and every form of ``..`` is refused however it is encoded.
+artifacts (``runs:/<run_id>/<path>``, or a URI under the run's artifact
+root), a logged model (``models:/m-…``, or a URI under its artifact
+location) or another version (``models:/<name>/<version>``). Letting a client
+register any local path would let it read any file the server can through
+the download URI, so a local or ``mlflow-artifacts:`` source must lie under
+the artifact root of the run or logged model the request names. A request
+that names a run or logged model gets the same check for any other URI
+(``s3://``, ``https://``…), so a version never claims a run it does not come
+from; only a remote URI registered without either is taken as it is. Every
+form of ``..`` is refused however it is encoded.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from sqlalchemy import Connection, select
 
@@ -26,6 +29,9 @@ from kiln.validation import validate_model_version, validate_run_id
 # Sources that name files on the server's own disk or behind its proxy.
 _CHECKED_SCHEMES = frozenset({"", "file", "mlflow-artifacts"})
 _LOGGED_MODEL_PREFIX = "m-"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# As many rounds as the traversal check decodes before it refuses a path.
+_DECODE_ROUNDS = 4
 
 
 def storage_location(
@@ -50,14 +56,14 @@ def storage_location(
         return _runs_location(connection, source, run_id)
     if scheme == "models":
         return _models_location(connection, source, model_id, model_root)
-    if scheme not in _CHECKED_SCHEMES and len(scheme) > 1:
-        return source
     roots = [root for root in (run_root, model_root) if root is not None]
+    if not roots and scheme not in _CHECKED_SCHEMES and len(scheme) > 1:
+        return source
     if not any(_lies_under(source, root) for root in roots):
         raise InvalidParameterValue(
-            f"Invalid model version source {source!r}; a local or "
-            "mlflow-artifacts source must lie under the artifact root of the "
-            "run_id or model_id given with it."
+            f"Invalid model version source {source!r}; it must lie under the "
+            "artifact root of the run_id or model_id given with it (a local or "
+            "mlflow-artifacts source needs one of them)."
         )
     return source
 
@@ -158,16 +164,66 @@ def _models_location(
 
 
 def _lies_under(source: str, root: str) -> bool:
-    source_scheme = urlsplit(source).scheme.lower()
-    root_scheme = urlsplit(root).scheme.lower()
+    source_parts, root_parts = urlsplit(source), urlsplit(root)
+    source_scheme = source_parts.scheme.lower()
+    root_scheme = root_parts.scheme.lower()
     if _is_local(source_scheme) and _is_local(root_scheme):
         return _path_under(local_path_from_uri(source), local_path_from_uri(root))
-    if source_scheme != root_scheme:
+    if source_scheme != root_scheme or source_parts.query or source_parts.fragment:
         return False
-    # mlflow-artifacts URIs may name the server (``//host:port``) or not.
-    source_path = urlsplit(source).path.rstrip("/")
-    root_path = urlsplit(root).path.rstrip("/")
-    return source_path == root_path or source_path.startswith(root_path + "/")
+    # mlflow-artifacts URIs may name the server (``//host:port``) or not;
+    # any other URI must name the root's host or bucket.
+    if source_scheme != "mlflow-artifacts" and not _same_authority(
+        source_parts, root_parts
+    ):
+        return False
+    # A client may send the path as written or decode it first: it must lie
+    # under the root either way.
+    return _segments_under(source_parts.path, root_parts.path, decode=False) and (
+        _segments_under(source_parts.path, root_parts.path, decode=True)
+    )
+
+
+def _same_authority(source: SplitResult, root: SplitResult) -> bool:
+    """Same user, password, host (in any case) and port (the scheme's default
+    port written or not); a port that is no number matches nothing."""
+    try:
+        ports = [
+            parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+            for parts in (source, root)
+        ]
+    except ValueError:
+        return False
+    return (
+        ports[0] == ports[1]
+        and source.username == root.username
+        and source.password == root.password
+        and (source.hostname or "").lower() == (root.hostname or "").lower()
+    )
+
+
+def _segments_under(path: str, root: str, decode: bool) -> bool:
+    """Whether ``path`` equals ``root`` or continues it segment by segment."""
+    if decode:
+        path, root = _decoded(path), _decoded(root)
+    path_segments, root_segments = _segments(path), _segments(root)
+    return path_segments[: len(root_segments)] == root_segments
+
+
+def _segments(path: str) -> list[str]:
+    # A path starts with one slash and may end with one; any more are part
+    # of it (the S3 key "/a" is not the key "a").
+    path = path.removeprefix("/").removesuffix("/")
+    return path.split("/") if path else []
+
+
+def _decoded(text: str) -> str:
+    for _ in range(_DECODE_ROUNDS):
+        once = unquote(text)
+        if once == text:
+            break
+        text = once
+    return text
 
 
 def _is_local(scheme: str) -> bool:
