@@ -18,14 +18,14 @@ from kiln.entities import (
 )
 from kiln.errors import InvalidParameterValue, KilnError, ResourceDoesNotExist
 from kiln.search.sql import select_model_version_keys
-from kiln.store.sql.schema import model_version_tags, model_versions, registered_models
-from kiln.store.sql.sources import storage_location
-from kiln.store.sql.statements import now_ms, upsert
-from kiln.store.sql.version_reads import (
+from kiln.store.sql.registry_reads import (
     VersionKey,
     load_latest_versions,
     load_model_versions,
 )
+from kiln.store.sql.schema import model_version_tags, model_versions, registered_models
+from kiln.store.sql.sources import storage_location
+from kiln.store.sql.statements import now_ms, upsert
 from kiln.validation import (
     validate_description,
     validate_key,

@@ -6,26 +6,18 @@ Every function takes an open connection; the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import BindParameter
 
-from kiln.entities import (
-    RegisteredModel,
-    RegisteredModelAlias,
-    RegisteredModelTag,
-)
+from kiln.entities import RegisteredModel, RegisteredModelTag
 from kiln.errors import ResourceAlreadyExists, ResourceDoesNotExist
 from kiln.search.sql import select_registered_model_names
-from kiln.store.sql.aliases import load_aliases
-from kiln.store.sql.metrics import gc_paused
 from kiln.store.sql.model_versions import lock_registered_model
+from kiln.store.sql.registry_reads import load_registered_models
 from kiln.store.sql.schema import registered_model_tags, registered_models
 from kiln.store.sql.statements import now_ms, upsert
-from kiln.store.sql.version_reads import load_latest_versions
 from kiln.validation import (
     validate_description,
     validate_key,
@@ -34,25 +26,6 @@ from kiln.validation import (
 )
 
 _CHUNK = 500
-
-# Reads are built once; see model_versions.
-_NAMES: BindParameter[str] = bindparam("names", expanding=True)
-_MODEL_TAGS = (
-    select(
-        registered_model_tags.c.name,
-        registered_model_tags.c.key,
-        registered_model_tags.c.value,
-    )
-    .where(registered_model_tags.c.name.in_(_NAMES))
-    .order_by(registered_model_tags.c.key)
-)
-_MODELS = select(
-    registered_models.c.name,
-    registered_models.c.creation_timestamp,
-    registered_models.c.last_updated_timestamp,
-    registered_models.c.user_id,
-    registered_models.c.description,
-).where(registered_models.c.name.in_(_NAMES))
 
 
 def _name_taken(name: str) -> ResourceAlreadyExists:
@@ -169,44 +142,6 @@ def delete_registered_model_tag(connection: Connection, name: str, key: str) -> 
             registered_model_tags.c.name == name, registered_model_tags.c.key == key
         )
     )
-
-
-def load_registered_models(
-    connection: Connection, names: Sequence[str]
-) -> list[RegisteredModel]:
-    """These models with tags, aliases and latest version per stage, in the
-    given order; unknown names are skipped."""
-    loaded: dict[str, RegisteredModel] = {}
-    with gc_paused():
-        for start in range(0, len(names), _CHUNK):
-            chunk = list(names[start : start + _CHUNK])
-            loaded.update(_load_chunk(connection, chunk))
-    return [loaded[name] for name in names if name in loaded]
-
-
-def _load_chunk(connection: Connection, names: list[str]) -> dict[str, RegisteredModel]:
-    tags: defaultdict[str, dict[str, str]] = defaultdict(dict)
-    for name, key, value in connection.execute(_MODEL_TAGS, {"names": names}).all():
-        tags[name][key] = value
-    aliases = load_aliases(connection, names)
-    latest = load_latest_versions(connection, names, aliases=aliases)
-    result: dict[str, RegisteredModel] = {}
-    rows = connection.execute(_MODELS, {"names": names}).all()
-    for name, created, updated, user_id, description in rows:
-        result[name] = RegisteredModel(
-            name=name,
-            creation_timestamp=created,
-            last_updated_timestamp=updated,
-            user_id=user_id,
-            description=description,
-            latest_versions=tuple(latest[name]),
-            tags=tags[name],
-            aliases=tuple(
-                RegisteredModelAlias(alias, str(version))
-                for alias, version in aliases[name]
-            ),
-        )
-    return result
 
 
 def search_registered_model_names(

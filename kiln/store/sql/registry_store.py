@@ -31,7 +31,7 @@ from kiln.store.base import (
 from kiln.store.sql import aliases as aliases_sql
 from kiln.store.sql import model_versions as versions_sql
 from kiln.store.sql import registered_models as registry_sql
-from kiln.store.sql import version_reads
+from kiln.store.sql import registry_reads
 from kiln.validation import validate_max_results
 
 T = TypeVar("T")
@@ -102,7 +102,9 @@ class SqlRegistry:
             names = registry_sql.search_registered_model_names(
                 connection, filter_string, order_by, offset, max_results + 1
             )
-            page = registry_sql.load_registered_models(connection, names[:max_results])
+            page = registry_reads.load_registered_models(
+                connection, names[:max_results]
+            )
         return _page(page, offset, max_results, len(names))
 
     def set_registered_model_tag(
@@ -143,7 +145,7 @@ class SqlRegistry:
             versions_sql.check_registered_model(connection, name)
             version = aliases_sql.resolve_alias(connection, name, alias)
             # The alias names an existing version: no need to check it again.
-            return version_reads.load_model_versions(connection, [(name, version)])[0]
+            return registry_reads.load_model_versions(connection, [(name, version)])[0]
 
     # -- model versions -----------------------------------------------------
     def create_model_version(
@@ -192,7 +194,7 @@ class SqlRegistry:
             keys = versions_sql.search_model_version_keys(
                 connection, filter_string, order_by, offset, max_results + 1
             )
-            page = version_reads.load_model_versions(connection, keys[:max_results])
+            page = registry_reads.load_model_versions(connection, keys[:max_results])
         return _page(page, offset, max_results, len(keys))
 
     def set_model_version_tag(
