@@ -9,30 +9,16 @@ Every function takes an open connection; the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.store.sql.schema import model_versions, registered_model_aliases
 from kiln.validation import validate_alias, validate_model_version
 
-_CHUNK = 500
-
 # Reads are built once; see model_versions.
 _ALIAS_VERSION = select(registered_model_aliases.c.version).where(
     registered_model_aliases.c.name == bindparam("name"),
     registered_model_aliases.c.alias == bindparam("alias"),
-)
-_ALIASES = (
-    select(
-        registered_model_aliases.c.name,
-        registered_model_aliases.c.alias,
-        registered_model_aliases.c.version,
-    )
-    .where(registered_model_aliases.c.name.in_(bindparam("names", expanding=True)))
-    .order_by(registered_model_aliases.c.name, registered_model_aliases.c.alias)
 )
 
 
@@ -115,16 +101,3 @@ def resolve_alias(connection: Connection, name: str, alias: str) -> int:
             "use one of its aliases."
         )
     return version
-
-
-def load_aliases(
-    connection: Connection, names: Sequence[str]
-) -> defaultdict[str, list[tuple[str, int]]]:
-    """For each model, its ``(alias, version)`` pairs sorted by alias."""
-    found: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
-    unique = sorted(set(names))
-    for start in range(0, len(unique), _CHUNK):
-        chunk = {"names": unique[start : start + _CHUNK]}
-        for name, alias, version in connection.execute(_ALIASES, chunk).all():
-            found[name].append((alias, version))
-    return found

@@ -34,6 +34,8 @@ from kiln.validation import (
     validate_registry_tag,
 )
 
+# Look-ups by key are built once: building a statement costs several times
+# more than running it.
 _MODEL_EXISTS = select(registered_models.c.name).where(
     registered_models.c.name == bindparam("name")
 )
