@@ -357,3 +357,21 @@ def validate_alias(alias: object) -> str:
             "name versions in models:/ URIs."
         )
     return text
+
+
+MAX_USER_ID_LENGTH = 256
+MAX_REASON_LENGTH = 5000
+
+
+def validate_user_id(user_id: object) -> str | None:
+    """Who made a change in the registry: None or at most 256 characters."""
+    if user_id is None:
+        return None
+    return _validate_text(user_id, "user id", MAX_USER_ID_LENGTH)
+
+
+def validate_reason(reason: object) -> str | None:
+    """Why a registry change was made: None or at most 5000 characters."""
+    if reason is None:
+        return None
+    return _validate_text(reason, "reason", MAX_REASON_LENGTH)

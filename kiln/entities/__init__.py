@@ -22,6 +22,8 @@ from kiln.entities.registry import (
     RegisteredModel,
     RegisteredModelAlias,
     RegisteredModelTag,
+    RegistryHistoryEntry,
+    RegistryHistoryKind,
 )
 from kiln.entities.run import (
     Dataset,
@@ -67,6 +69,8 @@ __all__ = [
     "RegisteredModel",
     "RegisteredModelAlias",
     "RegisteredModelTag",
+    "RegistryHistoryEntry",
+    "RegistryHistoryKind",
     "Run",
     "RunData",
     "RunInfo",

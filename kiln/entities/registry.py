@@ -3,7 +3,8 @@
 A registered model groups versions of one model under a name. Each version
 points at the files of a run or logged model (``source``) and carries a
 deprecated stage (``None``, ``Staging``, ``Production``, ``Archived``) and any
-number of aliases (``champion`` → version 3), which replace stages.
+number of aliases (``champion`` → version 3), which replace stages. Every
+move of an alias and every change of stage is kept in the registry's history.
 """
 
 from __future__ import annotations
@@ -94,3 +95,37 @@ class RegisteredModel:
     latest_versions: tuple[ModelVersion, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     aliases: tuple[RegisteredModelAlias, ...] = ()
+
+
+class RegistryHistoryKind:
+    """What a registry history entry records: an alias move or a stage change."""
+
+    ALIAS = "alias"
+    STAGE = "stage"
+
+    ALL = (ALIAS, STAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryHistoryEntry:
+    """One recorded move in a model's registry history.
+
+    An ``alias`` entry says ``alias`` went from ``previous_version`` to
+    ``version`` (either is None when the alias was created or removed); a
+    ``stage`` entry says ``version`` went from ``previous_stage`` to ``stage``.
+    ``user_id`` is who made the move, when known, and ``reason`` why, when
+    given; ``timestamp`` is in milliseconds since the epoch. ``id`` grows with
+    every entry, so it orders entries made in the same millisecond.
+    """
+
+    id: int
+    name: str
+    kind: str
+    timestamp: int
+    alias: str | None = None
+    version: str | None = None
+    previous_version: str | None = None
+    stage: str | None = None
+    previous_stage: str | None = None
+    user_id: str | None = None
+    reason: str | None = None

@@ -29,6 +29,7 @@ from kiln.entities import (
     Param,
     RegisteredModel,
     RegisteredModelTag,
+    RegistryHistoryEntry,
     Run,
     RunInfo,
     RunTag,
@@ -48,6 +49,8 @@ SEARCH_REGISTERED_MODELS_DEFAULT = 100
 SEARCH_REGISTERED_MODELS_MAX = 1000
 SEARCH_MODEL_VERSIONS_DEFAULT = 10_000
 SEARCH_MODEL_VERSIONS_MAX = 200_000
+REGISTRY_HISTORY_DEFAULT = 100
+REGISTRY_HISTORY_MAX = 1000
 
 
 @runtime_checkable
@@ -253,6 +256,12 @@ class RegistryStore(Protocol):
     Model versions are strings of positive integers (``"1"``), numbered per
     model from 1. Unknown models and versions raise ResourceDoesNotExist;
     an unknown alias raises InvalidParameterValue, as MLflow answers.
+
+    Every alias move and stage change is kept in the model's history with
+    who made it (``user_id``) and why (``reason``), when given. A store that
+    keeps the registry itself records the ``user_id`` it is passed; a store
+    in front of a server sends none, as the server records the user that
+    the request came from.
     """
 
     # -- registered models --------------------------------------------------
@@ -261,6 +270,8 @@ class RegistryStore(Protocol):
         name: str,
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
+        *,
+        user_id: str | None = None,
     ) -> RegisteredModel:
         """Create a model; ResourceAlreadyExists when the name is taken."""
         ...
@@ -302,15 +313,57 @@ class RegistryStore(Protocol):
         ...
 
     # -- aliases ------------------------------------------------------------
-    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+    def set_registered_model_alias(
+        self,
+        name: str,
+        alias: str,
+        version: str,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
         """Point ``alias`` at ``version``, moving it from any other version.
 
         ``latest`` and ``v<digits>`` (any case) are reserved.
         """
         ...
 
-    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+    def delete_registered_model_alias(
+        self, name: str, alias: str, *, user_id: str | None = None
+    ) -> None:
         """Remove the alias; an alias the model lacks is no error."""
+        ...
+
+    def rollback_alias(
+        self,
+        name: str,
+        alias: str,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
+    ) -> ModelVersion:
+        """Point ``alias`` back at the version it held before its current one
+        and return that version; moves from versions deleted since are passed
+        over. Rolling back twice returns to the first version.
+
+        InvalidParameterValue when the history holds no such version.
+        """
+        ...
+
+    def get_registry_history(
+        self,
+        name: str,
+        alias: str | None = None,
+        kind: str | None = None,
+        max_results: int = REGISTRY_HISTORY_DEFAULT,
+        page_token: str | None = None,
+    ) -> PagedList[RegistryHistoryEntry]:
+        """A page of the model's alias moves and stage changes, newest first.
+
+        ``kind`` (``alias`` or ``stage``) keeps one kind of entry; ``alias``
+        keeps that alias's moves. The history of an unknown model is
+        ResourceDoesNotExist.
+        """
         ...
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
@@ -325,6 +378,8 @@ class RegistryStore(Protocol):
         run_link: str | None = None,
         description: str | None = None,
         model_id: str | None = None,
+        *,
+        user_id: str | None = None,
     ) -> ModelVersion:
         """Add version highest + 1, READY.
 
@@ -340,7 +395,12 @@ class RegistryStore(Protocol):
         self, name: str, version: str, description: str | None
     ) -> ModelVersion: ...
 
-    def delete_model_version(self, name: str, version: str) -> None: ...
+    def delete_model_version(
+        self, name: str, version: str, *, user_id: str | None = None
+    ) -> None:
+        """Delete the version; the aliases pointing at it go too, and the
+        history records them as removed."""
+        ...
 
     def search_model_versions(
         self,
@@ -368,6 +428,9 @@ class RegistryStore(Protocol):
         version: str,
         stage: str,
         archive_existing_versions: bool = False,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
     ) -> ModelVersion:
         """Move the version to ``stage`` (case-insensitive); with
         ``archive_existing_versions`` (Staging and Production only) the others

@@ -2,6 +2,10 @@
 :class:`~kiln.tracking.client.KilnClient`), :func:`register_model`, and the
 resolution of ``models:/<name>/<version>``, ``/<stage>``, ``/latest`` and
 ``@<alias>`` URIs to a model version.
+
+Changes are made as the login name of the user running this process (as
+runs are), which an embedded store records as who made them; a tracking
+server records the user of the request instead.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from kiln.entities import (
     PagedList,
     RegisteredModel,
     RegisteredModelTag,
+    RegistryHistoryEntry,
 )
 from kiln.errors import (
     InvalidParameterValue,
@@ -24,11 +29,13 @@ from kiln.errors import (
     ResourceDoesNotExist,
 )
 from kiln.store.base import (
+    REGISTRY_HISTORY_DEFAULT,
     SEARCH_MODEL_VERSIONS_DEFAULT,
     SEARCH_REGISTERED_MODELS_DEFAULT,
     RegistryStore,
     TrackingStore,
 )
+from kiln.tracking.context import current_user
 
 __all__ = ["RegistryClient", "model_version_for_uri", "register_model"]
 
@@ -57,7 +64,9 @@ class RegistryClient:
         description: str | None = None,
     ) -> RegisteredModel:
         model_tags = [RegisteredModelTag(k, str(v)) for k, v in (tags or {}).items()]
-        return self._registry.create_registered_model(name, model_tags, description)
+        return self._registry.create_registered_model(
+            name, model_tags, description, user_id=current_user()
+        )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         return self._registry.get_registered_model(name)
@@ -99,12 +108,46 @@ class RegistryClient:
 
     # -- aliases ------------------------------------------------------------
     def set_registered_model_alias(
-        self, name: str, alias: str, version: str | int
+        self, name: str, alias: str, version: str | int, reason: str | None = None
     ) -> None:
-        self._registry.set_registered_model_alias(name, alias, str(version))
+        """Point ``alias`` at ``version``; ``reason`` is kept in the history."""
+        self._registry.set_registered_model_alias(
+            name, alias, str(version), reason=reason, user_id=current_user()
+        )
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        self._registry.delete_registered_model_alias(name, alias)
+        self._registry.delete_registered_model_alias(
+            name, alias, user_id=current_user()
+        )
+
+    def rollback_alias(
+        self, name: str, alias: str, reason: str | None = None
+    ) -> ModelVersion:
+        """Point ``alias`` back at the version it held before its current one
+        and return that version.
+
+        Versions deleted since are passed over; rolling back twice returns
+        to the first version. InvalidParameterValue when there is nothing to
+        roll back to.
+        """
+        return self._registry.rollback_alias(
+            name, alias, reason=reason, user_id=current_user()
+        )
+
+    def get_registry_history(
+        self,
+        name: str,
+        alias: str | None = None,
+        kind: str | None = None,
+        max_results: int = REGISTRY_HISTORY_DEFAULT,
+        page_token: str | None = None,
+    ) -> PagedList[RegistryHistoryEntry]:
+        """A page of the model's alias moves and stage changes, newest first;
+        ``alias`` keeps one alias's moves, ``kind`` (``"alias"`` or
+        ``"stage"``) one kind of entry."""
+        return self._registry.get_registry_history(
+            name, alias, kind, max_results, page_token
+        )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         return self._registry.get_model_version_by_alias(name, alias)
@@ -122,7 +165,14 @@ class RegistryClient:
     ) -> ModelVersion:
         version_tags = [ModelVersionTag(k, str(v)) for k, v in (tags or {}).items()]
         return self._registry.create_model_version(
-            name, source, run_id, version_tags, run_link, description, model_id
+            name,
+            source,
+            run_id,
+            version_tags,
+            run_link,
+            description,
+            model_id,
+            user_id=current_user(),
         )
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:
@@ -134,7 +184,7 @@ class RegistryClient:
         return self._registry.update_model_version(name, str(version), description)
 
     def delete_model_version(self, name: str, version: str | int) -> None:
-        self._registry.delete_model_version(name, str(version))
+        self._registry.delete_model_version(name, str(version), user_id=current_user())
 
     def search_model_versions(
         self,
@@ -165,9 +215,16 @@ class RegistryClient:
         version: str | int,
         stage: str,
         archive_existing_versions: bool = False,
+        reason: str | None = None,
     ) -> ModelVersion:
+        """Move the version to ``stage``; ``reason`` is kept in the history."""
         return self._registry.transition_model_version_stage(
-            name, str(version), stage, archive_existing_versions
+            name,
+            str(version),
+            stage,
+            archive_existing_versions,
+            reason=reason,
+            user_id=current_user(),
         )
 
 

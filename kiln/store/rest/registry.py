@@ -1,10 +1,15 @@
 """The model registry half of the REST store: one MLflow registry call per
 method, under ``/api/2.0/mlflow/registered-models`` and ``/model-versions``.
 
+The registry's history, rolling an alias back, and a reason for setting an
+alias or changing a stage have no MLflow endpoint: they use Kiln's own,
+under ``/api/2.0/kiln/``, which only a Kiln server answers. The server
+records who made a change from the request, so no ``user_id`` is sent.
+
 Calls that leave the same state when repeated (reads, searches, setting a
 tag or alias, deleting a tag or alias, which MLflow answers 200 even when
 missing) may be retried after a passing failure; creating, renaming and
-deleting a model or version may not.
+deleting a model or version may not, nor may rolling an alias back.
 """
 
 from __future__ import annotations
@@ -17,19 +22,25 @@ from kiln.entities import (
     PagedList,
     RegisteredModel,
     RegisteredModelTag,
+    RegistryHistoryEntry,
 )
+from kiln.errors import KilnError, NotImplementedFeature
 from kiln.store.base import (
+    REGISTRY_HISTORY_DEFAULT,
     SEARCH_MODEL_VERSIONS_DEFAULT,
     SEARCH_REGISTERED_MODELS_DEFAULT,
 )
 from kiln.store.rest.http import RestClient
 from kiln.wire import JSONObject, Message, tags_to_list
+from kiln.wire.history import history_entry_from_dict
 from kiln.wire.registry import model_version_from_dict, registered_model_from_dict
 
 __all__ = ["RestRegistry"]
 
 _MODELS = "/api/2.0/mlflow/registered-models"
 _VERSIONS = "/api/2.0/mlflow/model-versions"
+_KILN_MODELS = "/api/2.0/kiln/registered-models"
+_KILN_VERSIONS = "/api/2.0/kiln/model-versions"
 
 
 def _model(answer: JSONObject) -> RegisteredModel:
@@ -53,12 +64,28 @@ class RestRegistry:
     ) -> JSONObject:
         return self.http.call(method, path, fields, idempotent=idempotent)
 
+    def _kiln_call(
+        self, method: str, path: str, fields: JSONObject, *, idempotent: bool
+    ) -> JSONObject:
+        try:
+            return self.http.call(method, path, fields, idempotent=idempotent)
+        except KilnError as error:
+            if error.error_code != "ENDPOINT_NOT_FOUND":
+                raise
+            raise NotImplementedFeature(
+                f"The tracking server at {self.http.base_url!r} has no {method} "
+                f"{path}; registry history, rollback and reasons need a Kiln "
+                "server."
+            ) from error
+
     # -- registered models --------------------------------------------------
     def create_registered_model(
         self,
         name: str,
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
+        *,
+        user_id: str | None = None,
     ) -> RegisteredModel:
         fields = {
             "name": name,
@@ -125,13 +152,60 @@ class RestRegistry:
         ]
 
     # -- aliases ------------------------------------------------------------
-    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+    def set_registered_model_alias(
+        self,
+        name: str,
+        alias: str,
+        version: str,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
+    ) -> None:
         fields = {"name": name, "alias": alias, "version": version}
-        self._call("POST", f"{_MODELS}/alias", fields, idempotent=True)
+        if reason is None:
+            self._call("POST", f"{_MODELS}/alias", fields, idempotent=True)
+            return
+        fields["reason"] = reason
+        self._kiln_call("POST", f"{_KILN_MODELS}/alias", fields, idempotent=True)
 
-    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+    def delete_registered_model_alias(
+        self, name: str, alias: str, *, user_id: str | None = None
+    ) -> None:
         fields = {"name": name, "alias": alias}
         self._call("DELETE", f"{_MODELS}/alias", fields, idempotent=True)
+
+    def rollback_alias(
+        self,
+        name: str,
+        alias: str,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
+    ) -> ModelVersion:
+        fields = {"name": name, "alias": alias, "reason": reason}
+        # Not repeatable: a second roll back would move the alias again.
+        path = f"{_KILN_MODELS}/alias/rollback"
+        return _version(self._kiln_call("POST", path, fields, idempotent=False))
+
+    def get_registry_history(
+        self,
+        name: str,
+        alias: str | None = None,
+        kind: str | None = None,
+        max_results: int = REGISTRY_HISTORY_DEFAULT,
+        page_token: str | None = None,
+    ) -> PagedList[RegistryHistoryEntry]:
+        fields = {
+            "name": name,
+            "alias": alias,
+            "kind": kind,
+            "max_results": max_results,
+            "page_token": page_token,
+        }
+        path = f"{_KILN_MODELS}/history"
+        msg = Message(self._kiln_call("GET", path, fields, idempotent=True))
+        entries = [history_entry_from_dict(e) for e in msg.messages("history")]
+        return PagedList(entries, msg.string("next_page_token") or None)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         fields = {"name": name, "alias": alias}
@@ -147,6 +221,8 @@ class RestRegistry:
         run_link: str | None = None,
         description: str | None = None,
         model_id: str | None = None,
+        *,
+        user_id: str | None = None,
     ) -> ModelVersion:
         fields = {
             "name": name,
@@ -174,7 +250,9 @@ class RestRegistry:
             self._call("PATCH", f"{_VERSIONS}/update", fields, idempotent=True)
         )
 
-    def delete_model_version(self, name: str, version: str) -> None:
+    def delete_model_version(
+        self, name: str, version: str, *, user_id: str | None = None
+    ) -> None:
         fields = {"name": name, "version": version}
         self._call("DELETE", f"{_VERSIONS}/delete", fields, idempotent=False)
 
@@ -219,13 +297,19 @@ class RestRegistry:
         version: str,
         stage: str,
         archive_existing_versions: bool = False,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
     ) -> ModelVersion:
-        fields = {
+        fields: JSONObject = {
             "name": name,
             "version": version,
             "stage": stage,
             "archive_existing_versions": archive_existing_versions,
         }
-        return _version(
-            self._call("POST", f"{_VERSIONS}/transition-stage", fields, idempotent=True)
-        )
+        if reason is None:
+            path = f"{_VERSIONS}/transition-stage"
+            return _version(self._call("POST", path, fields, idempotent=True))
+        fields["reason"] = reason
+        path = f"{_KILN_VERSIONS}/transition-stage"
+        return _version(self._kiln_call("POST", path, fields, idempotent=True))

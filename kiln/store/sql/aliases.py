@@ -1,8 +1,9 @@
-"""Aliases of registered models in SQL: point, move, remove and resolve.
+"""Aliases of registered models in SQL: point, move, remove, roll back and
+resolve.
 
 Every change of an alias goes through :func:`_move_alias`, the one place
-where a move is decided: that is where recording the move (``registry_history``)
-and checking promotion rules belong.
+where a move is decided: it records the move in the registry's history, and
+that is where checking promotion rules belongs too.
 
 Every function takes an open connection; the caller owns the transaction.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
+from kiln.store.sql.history import Attribution, record_alias_move, rollback_target
 from kiln.store.sql.schema import model_versions, registered_model_aliases
 from kiln.validation import validate_alias, validate_model_version
 
@@ -22,7 +24,13 @@ _ALIAS_VERSION = select(registered_model_aliases.c.version).where(
 )
 
 
-def set_alias(connection: Connection, name: str, alias: str, version: str) -> None:
+def set_alias(
+    connection: Connection,
+    name: str,
+    alias: str,
+    version: str,
+    attribution: Attribution,
+) -> None:
     """Point ``alias`` at ``version``, moving it if it points elsewhere.
 
     The caller has checked the model exists; an unknown version is
@@ -40,25 +48,54 @@ def set_alias(connection: Connection, name: str, alias: str, version: str) -> No
             f"Registered model {name!r} has no version {version!r} for alias "
             f"{alias!r} to point at."
         )
-    _move_alias(connection, name, alias, number)
+    _move_alias(connection, name, alias, number, attribution)
 
 
-def delete_alias(connection: Connection, name: str, alias: str) -> None:
+def delete_alias(
+    connection: Connection, name: str, alias: str, attribution: Attribution
+) -> None:
     """Remove ``alias``; removing an alias the model lacks succeeds, as in MLflow."""
     validate_alias(alias)
-    _move_alias(connection, name, alias, None)
+    _move_alias(connection, name, alias, None, attribution)
+
+
+def rollback_alias(
+    connection: Connection, name: str, alias: str, attribution: Attribution
+) -> int:
+    """Point ``alias`` back at the version it held before its current one and
+    return that version (see :func:`~kiln.store.sql.history.rollback_target`).
+
+    InvalidParameterValue when the history names no such version that still
+    exists.
+    """
+    validate_alias(alias)
+    current = alias_version(connection, name, alias)
+    target = rollback_target(connection, name, alias, current)
+    if target is None:
+        held = "no version" if current is None else f"version {current}"
+        raise InvalidParameterValue(
+            f"Alias {alias!r} of registered model {name!r} has no earlier version "
+            f"to roll back to (it holds {held}); set it with set-alias instead."
+        )
+    _move_alias(connection, name, alias, target, attribution)
+    return target
 
 
 def _move_alias(
-    connection: Connection, name: str, alias: str, version: int | None
+    connection: Connection,
+    name: str,
+    alias: str,
+    version: int | None,
+    attribution: Attribution,
 ) -> None:
     """Make ``alias`` of ``name`` point at ``version`` (None removes it)."""
     previous = alias_version(connection, name, alias)
     if previous == version:
         return
-    # TODO: check promotion rules and record the move (name, alias, previous,
-    # version, time, user) in registry_history here; the table exists, but until
-    # then nothing writes it and a move leaves no trace.
+    # TODO: check the alias's promotion rule here, before the move, so that
+    # setting, moving and rolling back an alias all pass it; until then any
+    # version may take any alias.
+    record_alias_move(connection, name, alias, previous, version, attribution)
     table = registered_model_aliases
     where = (table.c.name == name, table.c.alias == alias)
     if version is None:

@@ -18,12 +18,22 @@ from kiln.entities import (
 )
 from kiln.errors import InvalidParameterValue, KilnError, ResourceDoesNotExist
 from kiln.search.sql import select_model_version_keys
+from kiln.store.sql.history import (
+    Attribution,
+    record_alias_move,
+    record_stage_changes,
+)
 from kiln.store.sql.registry_reads import (
     VersionKey,
     load_latest_versions,
     load_model_versions,
 )
-from kiln.store.sql.schema import model_version_tags, model_versions, registered_models
+from kiln.store.sql.schema import (
+    model_version_tags,
+    model_versions,
+    registered_model_aliases,
+    registered_models,
+)
 from kiln.store.sql.sources import storage_location
 from kiln.store.sql.statements import now_ms, upsert
 from kiln.validation import (
@@ -32,6 +42,7 @@ from kiln.validation import (
     validate_model_version,
     validate_registered_model_name,
     validate_registry_tag,
+    validate_user_id,
 )
 
 # Look-ups by key are built once: building a statement costs several times
@@ -80,11 +91,14 @@ def create_model_version(
     run_link: str | None,
     description: str | None,
     model_id: str | None,
+    user_id: str | None,
 ) -> int:
-    """Add the next version of ``name`` (highest + 1), READY; return its number."""
+    """Add the next version of ``name`` (highest + 1), READY, made by
+    ``user_id``; return its number."""
     for tag in tags:
         validate_registry_tag(tag.key, tag.value, "model version tag")
     validate_description(description)
+    validate_user_id(user_id)
     lock_registered_model(connection, name)
     location = storage_location(connection, source, run_id, model_id)
     highest = connection.execute(
@@ -98,6 +112,7 @@ def create_model_version(
             version=version,
             creation_timestamp=now,
             last_updated_timestamp=now,
+            user_id=user_id,
             current_stage=ModelVersionStage.NONE,
             description=description,
             source=source,
@@ -166,9 +181,20 @@ def _touch(connection: Connection, name: str, number: int, **values: object) -> 
     )
 
 
-def delete_model_version(connection: Connection, name: str, version: str) -> None:
-    """Remove the version with its tags and the aliases pointing at it."""
+def delete_model_version(
+    connection: Connection, name: str, version: str, attribution: Attribution
+) -> None:
+    """Remove the version with its tags and the aliases pointing at it; the
+    history records each of those aliases as removed."""
     number = _check_version(connection, name, version)
+    aliases = registered_model_aliases
+    held = connection.execute(
+        select(aliases.c.alias).where(
+            aliases.c.name == name, aliases.c.version == number
+        )
+    ).scalars()
+    for alias in held.all():
+        record_alias_move(connection, name, alias, number, None, attribution)
     connection.execute(
         delete(model_versions).where(
             model_versions.c.name == name, model_versions.c.version == number
@@ -225,9 +251,11 @@ def transition_stage(
     version: str,
     stage: str,
     archive_existing_versions: bool,
+    attribution: Attribution,
 ) -> None:
     """Move the version to ``stage``; with ``archive_existing_versions`` the
-    other versions in that stage move to Archived.
+    other versions in that stage move to Archived. The history records every
+    version whose stage changed, the archived ones first.
 
     Archiving is only defined for Staging and Production; asking for it with
     another stage fails as MLflow's server does, with INTERNAL_ERROR.
@@ -239,26 +267,61 @@ def transition_stage(
             f"because {target!r} is not Staging or Production; pass "
             "archive_existing_versions=false."
         )
+    # Holding the model's row keeps the stages read here unchanged until the
+    # changes and their history are written, as for alias moves.
+    lock_registered_model(connection, name)
     number = _check_version(connection, name, version)
     now = now_ms()
+    changes: list[tuple[int, str, str]] = []
     if archive_existing_versions:
-        connection.execute(
-            update(model_versions)
-            .where(
-                model_versions.c.name == name,
-                model_versions.c.current_stage == target,
-                model_versions.c.version != number,
-            )
-            .values(
-                current_stage=ModelVersionStage.ARCHIVED, last_updated_timestamp=now
-            )
-        )
+        changes += _archive_stage(connection, name, target, number, now)
+    previous = _stage_of(connection, name, number)
     connection.execute(
         update(model_versions)
         .where(model_versions.c.name == name, model_versions.c.version == number)
         .values(current_stage=target, last_updated_timestamp=now)
     )
+    if previous != target:
+        changes.append((number, previous, target))
+    record_stage_changes(connection, name, changes, attribution, now)
     touch_registered_model(connection, name, now)
+
+
+def _stage_of(connection: Connection, name: str, number: int) -> str:
+    stage: str = connection.execute(
+        select(model_versions.c.current_stage).where(
+            model_versions.c.name == name, model_versions.c.version == number
+        )
+    ).scalar_one()
+    return stage
+
+
+def _archive_stage(
+    connection: Connection, name: str, stage: str, keep: int, now: int
+) -> list[tuple[int, str, str]]:
+    """Archive every version in ``stage`` but ``keep``; return the changes."""
+    in_stage = (
+        model_versions.c.name == name,
+        model_versions.c.current_stage == stage,
+        model_versions.c.version != keep,
+    )
+    numbers = (
+        connection.execute(
+            select(model_versions.c.version)
+            .where(*in_stage)
+            .order_by(model_versions.c.version)
+        )
+        .scalars()
+        .all()
+    )
+    if not numbers:
+        return []
+    connection.execute(
+        update(model_versions)
+        .where(*in_stage)
+        .values(current_stage=ModelVersionStage.ARCHIVED, last_updated_timestamp=now)
+    )
+    return [(number, stage, ModelVersionStage.ARCHIVED) for number in numbers]
 
 
 def get_latest_versions(

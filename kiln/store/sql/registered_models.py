@@ -23,6 +23,7 @@ from kiln.validation import (
     validate_key,
     validate_registered_model_name,
     validate_registry_tag,
+    validate_user_id,
 )
 
 _CHUNK = 500
@@ -48,12 +49,15 @@ def create_registered_model(
     name: str,
     tags: Sequence[RegisteredModelTag],
     description: str | None,
+    user_id: str | None,
 ) -> None:
-    """Insert a model; ResourceAlreadyExists when the name is taken."""
+    """Insert a model made by ``user_id``; ResourceAlreadyExists when the name
+    is taken."""
     validate_registered_model_name(name)
     for tag in tags:
         validate_registry_tag(tag.key, tag.value, "registered model tag")
     validate_description(description)
+    validate_user_id(user_id)
     if _exists(connection, name):
         raise _name_taken(name)
     now = now_ms()
@@ -63,6 +67,7 @@ def create_registered_model(
                 name=name,
                 creation_timestamp=now,
                 last_updated_timestamp=now,
+                user_id=user_id,
                 description=description,
             )
         )
@@ -86,7 +91,7 @@ def get_registered_model(connection: Connection, name: str) -> RegisteredModel:
 
 
 def rename_registered_model(connection: Connection, name: str, new_name: str) -> None:
-    """Rename the model; its versions, tags and aliases follow."""
+    """Rename the model; its versions, tags, aliases and history follow."""
     validate_registered_model_name(new_name)
     lock_registered_model(connection, name)
     if new_name == name:
@@ -113,7 +118,7 @@ def update_registered_model(
 
 
 def delete_registered_model(connection: Connection, name: str) -> None:
-    """Remove the model with all its versions, tags and aliases."""
+    """Remove the model with all its versions, tags, aliases and history."""
     lock_registered_model(connection, name)
     connection.execute(
         delete(registered_models).where(registered_models.c.name == name)

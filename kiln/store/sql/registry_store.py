@@ -3,7 +3,11 @@ and aliases, each call one transaction.
 
 :class:`SqlRegistry` is mixed into :class:`~kiln.store.sql.store.SqlStore`,
 which supplies the transactions; the SQL lives in ``registered_models``,
-``model_versions``, ``aliases`` and ``sources``.
+``model_versions``, ``aliases``, ``history`` and ``sources``.
+
+``user_id`` is whoever the caller says made a change (the embedded client
+passes the login name, the server the user of the request) and is stored as
+given; the store authenticates no one.
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ from kiln.entities import (
     PagedList,
     RegisteredModel,
     RegisteredModelTag,
+    RegistryHistoryEntry,
+    RegistryHistoryKind,
 )
+from kiln.errors import InvalidParameterValue
 from kiln.search.paging import decode_page_token, encode_page_token
 from kiln.store.base import (
+    REGISTRY_HISTORY_DEFAULT,
+    REGISTRY_HISTORY_MAX,
     SEARCH_MODEL_VERSIONS_DEFAULT,
     SEARCH_MODEL_VERSIONS_MAX,
     SEARCH_REGISTERED_MODELS_DEFAULT,
@@ -32,7 +41,8 @@ from kiln.store.sql import aliases as aliases_sql
 from kiln.store.sql import model_versions as versions_sql
 from kiln.store.sql import registered_models as registry_sql
 from kiln.store.sql import registry_reads
-from kiln.validation import validate_max_results
+from kiln.store.sql.history import Attribution, list_history
+from kiln.validation import validate_alias, validate_max_results
 
 T = TypeVar("T")
 
@@ -58,9 +68,13 @@ class SqlRegistry:
         name: str,
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
+        *,
+        user_id: str | None = None,
     ) -> RegisteredModel:
         with self._write() as connection:
-            registry_sql.create_registered_model(connection, name, tags, description)
+            registry_sql.create_registered_model(
+                connection, name, tags, description, user_id
+            )
             return registry_sql.get_registered_model(connection, name)
 
     def get_registered_model(self: _Transactions, name: str) -> RegisteredModel:
@@ -125,18 +139,63 @@ class SqlRegistry:
 
     # -- aliases ------------------------------------------------------------
     def set_registered_model_alias(
-        self: _Transactions, name: str, alias: str, version: str
+        self: _Transactions,
+        name: str,
+        alias: str,
+        version: str,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
     ) -> None:
+        attribution = Attribution.checked(user_id, reason)
         with self._write() as connection:
             versions_sql.lock_registered_model(connection, name)
-            aliases_sql.set_alias(connection, name, alias, version)
+            aliases_sql.set_alias(connection, name, alias, version, attribution)
 
     def delete_registered_model_alias(
-        self: _Transactions, name: str, alias: str
+        self: _Transactions, name: str, alias: str, *, user_id: str | None = None
     ) -> None:
+        attribution = Attribution.checked(user_id, None)
         with self._write() as connection:
             versions_sql.lock_registered_model(connection, name)
-            aliases_sql.delete_alias(connection, name, alias)
+            aliases_sql.delete_alias(connection, name, alias, attribution)
+
+    def rollback_alias(
+        self: _Transactions,
+        name: str,
+        alias: str,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
+    ) -> ModelVersion:
+        attribution = Attribution.checked(user_id, reason)
+        with self._write() as connection:
+            versions_sql.lock_registered_model(connection, name)
+            version = aliases_sql.rollback_alias(connection, name, alias, attribution)
+            return registry_reads.load_model_versions(connection, [(name, version)])[0]
+
+    def get_registry_history(
+        self: _Transactions,
+        name: str,
+        alias: str | None = None,
+        kind: str | None = None,
+        max_results: int = REGISTRY_HISTORY_DEFAULT,
+        page_token: str | None = None,
+    ) -> PagedList[RegistryHistoryEntry]:
+        """A page of the model's history, newest first (see the protocol)."""
+        validate_max_results(max_results, REGISTRY_HISTORY_MAX, "history entries")
+        kind = _history_kind(alias, kind)
+        # The token holds the id of the page's last entry, not an offset, so
+        # entries recorded between two pages do not shift the next one.
+        below = decode_page_token(page_token) if page_token else None
+        with self._read() as connection:
+            versions_sql.check_registered_model(connection, name)
+            entries = list_history(
+                connection, name, kind, alias, below, max_results + 1
+            )
+        page = entries[:max_results]
+        more = len(entries) > max_results
+        return PagedList(page, encode_page_token(page[-1].id) if more else None)
 
     def get_model_version_by_alias(
         self: _Transactions, name: str, alias: str
@@ -157,10 +216,20 @@ class SqlRegistry:
         run_link: str | None = None,
         description: str | None = None,
         model_id: str | None = None,
+        *,
+        user_id: str | None = None,
     ) -> ModelVersion:
         with self._write() as connection:
             version = versions_sql.create_model_version(
-                connection, name, source, run_id, tags, run_link, description, model_id
+                connection,
+                name,
+                source,
+                run_id,
+                tags,
+                run_link,
+                description,
+                model_id,
+                user_id,
             )
             return versions_sql.get_model_version(connection, name, str(version))
 
@@ -175,9 +244,12 @@ class SqlRegistry:
             versions_sql.update_model_version(connection, name, version, description)
             return versions_sql.get_model_version(connection, name, version)
 
-    def delete_model_version(self: _Transactions, name: str, version: str) -> None:
+    def delete_model_version(
+        self: _Transactions, name: str, version: str, *, user_id: str | None = None
+    ) -> None:
+        attribution = Attribution.checked(user_id, None)
         with self._write() as connection:
-            versions_sql.delete_model_version(connection, name, version)
+            versions_sql.delete_model_version(connection, name, version, attribution)
 
     def search_model_versions(
         self: _Transactions,
@@ -221,9 +293,31 @@ class SqlRegistry:
         version: str,
         stage: str,
         archive_existing_versions: bool = False,
+        *,
+        reason: str | None = None,
+        user_id: str | None = None,
     ) -> ModelVersion:
+        attribution = Attribution.checked(user_id, reason)
         with self._write() as connection:
             versions_sql.transition_stage(
-                connection, name, version, stage, archive_existing_versions
+                connection, name, version, stage, archive_existing_versions, attribution
             )
             return versions_sql.get_model_version(connection, name, version)
+
+
+def _history_kind(alias: str | None, kind: str | None) -> str | None:
+    """The kind of entries to list: an alias's history holds only moves."""
+    if kind is not None and kind not in RegistryHistoryKind.ALL:
+        raise InvalidParameterValue(
+            f"Invalid history kind {kind!r}; expected one of "
+            f"{', '.join(RegistryHistoryKind.ALL)}."
+        )
+    if alias is None:
+        return kind
+    validate_alias(alias)
+    if kind == RegistryHistoryKind.STAGE:
+        raise InvalidParameterValue(
+            f"Stage history has no aliases; drop alias {alias!r} or ask for "
+            f"kind {RegistryHistoryKind.ALIAS!r}."
+        )
+    return RegistryHistoryKind.ALIAS
