@@ -42,6 +42,7 @@ from kiln.server.routes import (
     misc,
     proxy,
     registry,
+    registry_history,
     runs,
 )
 from kiln.server.security import SecurityMiddleware
@@ -57,6 +58,7 @@ ENDPOINTS: list[Endpoint] = [
     *artifacts.ENDPOINTS,
     *misc.ENDPOINTS,
     *registry.ENDPOINTS,
+    *registry_history.ENDPOINTS,
 ]
 
 

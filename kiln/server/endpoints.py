@@ -116,10 +116,11 @@ def _serve(
     async def serve(request: Request) -> Response:
         try:
             message = await _read_message(request, limit)
+            asked = context.for_request(request.headers.get("authorization"))
             if inline:
-                result = handler(context, message)
+                result = handler(asked, message)
             else:
-                result = await run_in_threadpool(handler, context, message)
+                result = await run_in_threadpool(handler, asked, message)
         except Exception as exc:
             return error_response(exc)
         return json_response(result if result else EMPTY_JSON)

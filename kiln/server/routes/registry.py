@@ -4,7 +4,9 @@ tags and aliases, under ``/mlflow/registered-models`` and
 
 Searches return every model's and version's aliases, which some MLflow
 servers have left out. A delete reads its fields from the JSON body, as
-MLflow's client sends them.
+MLflow's client sends them. Creations, alias moves and stage changes are
+made as the request's user (see :mod:`kiln.server.identity`), which the
+registry's history records.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def create_registered_model(context: ServerContext, msg: Message) -> JSONObject:
         _name(msg),
         registered_model_tags_from_list(msg),
         msg.string("description") or None,
+        user_id=context.user_id,
     )
     return {"registered_model": registered_model_to_dict(model)}
 
@@ -123,13 +126,16 @@ def delete_registered_model_tag(context: ServerContext, msg: Message) -> None:
 # -- aliases ------------------------------------------------------------------
 def set_registered_model_alias(context: ServerContext, msg: Message) -> None:
     _registry(context).set_registered_model_alias(
-        _name(msg), msg.string("alias", required=True), _version(msg)
+        _name(msg),
+        msg.string("alias", required=True),
+        _version(msg),
+        user_id=context.user_id,
     )
 
 
 def delete_registered_model_alias(context: ServerContext, msg: Message) -> None:
     _registry(context).delete_registered_model_alias(
-        _name(msg), msg.string("alias", required=True)
+        _name(msg), msg.string("alias", required=True), user_id=context.user_id
     )
 
 
@@ -150,6 +156,7 @@ def create_model_version(context: ServerContext, msg: Message) -> JSONObject:
         run_link=msg.string("run_link") or None,
         description=msg.string("description") or None,
         model_id=msg.string("model_id") or None,
+        user_id=context.user_id,
     )
     return {"model_version": model_version_to_dict(version)}
 
@@ -167,7 +174,9 @@ def update_model_version(context: ServerContext, msg: Message) -> JSONObject:
 
 
 def delete_model_version(context: ServerContext, msg: Message) -> None:
-    _registry(context).delete_model_version(_name(msg), _version(msg))
+    _registry(context).delete_model_version(
+        _name(msg), _version(msg), user_id=context.user_id
+    )
 
 
 def search_model_versions(context: ServerContext, msg: Message) -> JSONObject:
@@ -196,6 +205,7 @@ def transition_model_version_stage(context: ServerContext, msg: Message) -> JSON
         _version(msg),
         msg.string("stage", required=True),
         bool(msg.boolean("archive_existing_versions")),
+        user_id=context.user_id,
     )
     return {"model_version": model_version_to_dict(version)}
 
