@@ -9,8 +9,14 @@ import click
 from kiln.cli.options import output_option, search_options
 from kiln.cli.output import echo_json, echo_next_page, echo_table, format_time
 from kiln.cli.state import CliState
-from kiln.entities import ModelVersion, RegisteredModel
-from kiln.store.base import SEARCH_REGISTERED_MODELS_DEFAULT
+from kiln.entities import (
+    ModelVersion,
+    RegisteredModel,
+    RegistryHistoryEntry,
+    RegistryHistoryKind,
+)
+from kiln.store.base import REGISTRY_HISTORY_DEFAULT, SEARCH_REGISTERED_MODELS_DEFAULT
+from kiln.wire.history import history_entry_to_dict
 from kiln.wire.registry import model_version_to_dict, registered_model_to_dict
 
 # A page of versions for people; scripts may ask for up to MLflow's limit.
@@ -24,6 +30,9 @@ version_option = click.option(
 )
 alias_option = click.option(
     "-a", "--alias", required=True, metavar="ALIAS", help="Alias, such as champion."
+)
+reason_option = click.option(
+    "--reason", metavar="TEXT", help="Why, kept in the model's history."
 )
 
 
@@ -192,15 +201,18 @@ def register(
 @name_option
 @alias_option
 @version_option
+@reason_option
 @click.pass_obj
-def set_alias(state: CliState, name: str, alias: str, version: str) -> None:
+def set_alias(
+    state: CliState, name: str, alias: str, version: str, reason: str | None
+) -> None:
     """Point an alias at a version, moving it from any other version.
 
     \b
     Example:
-        kiln registry set-alias -n churn -a champion -v 3
+        kiln registry set-alias -n churn -a champion -v 3 --reason "Better AUC"
     """
-    state.client().set_registered_model_alias(name, alias, version)
+    state.client().set_registered_model_alias(name, alias, version, reason)
     click.echo(f"Alias {alias!r} of {name!r} now points at version {version}.")
 
 
@@ -234,6 +246,7 @@ def delete_alias(state: CliState, name: str, alias: str) -> None:
     is_flag=True,
     help="Archive the versions already in the stage (Staging or Production).",
 )
+@reason_option
 @output_option
 @click.pass_obj
 def transition(
@@ -242,6 +255,7 @@ def transition(
     version: str,
     stage: str,
     archive_existing: bool,
+    reason: str | None,
     output: str,
 ) -> None:
     """Move a version to another stage (stages are deprecated; prefer aliases).
@@ -251,7 +265,97 @@ def transition(
         kiln registry transition -n churn -v 3 -s Production --archive-existing
     """
     moved = state.client().transition_model_version_stage(
-        name, version, stage, archive_existing
+        name, version, stage, archive_existing, reason
     )
     message = f"Version {moved.version} of {name!r} is now in {moved.current_stage}."
     _echo_version(moved, output, message)
+
+
+@registry.command()
+@name_option
+@alias_option
+@reason_option
+@output_option
+@click.pass_obj
+def rollback(
+    state: CliState, name: str, alias: str, reason: str | None, output: str
+) -> None:
+    """Point an alias back at the version it held before its current one.
+
+    Versions deleted since are passed over; rolling back twice returns to
+    the first version. See the moves with `kiln registry history`.
+
+    \b
+    Example:
+        kiln registry rollback -n churn -a champion --reason "Drift in v4"
+    """
+    version = state.client().rollback_alias(name, alias, reason)
+    message = f"Alias {alias!r} of {name!r} now points at version {version.version}."
+    _echo_version(version, output, message)
+
+
+@registry.command()
+@name_option
+@click.option("-a", "--alias", metavar="ALIAS", help="Only this alias's moves.")
+@click.option("--stages", is_flag=True, help="Only stage changes.")
+@click.option(
+    "--max-results",
+    type=click.IntRange(min=1),
+    default=REGISTRY_HISTORY_DEFAULT,
+    show_default=True,
+    help="Largest number of entries to return.",
+)
+@click.option(
+    "--page-token", metavar="TOKEN", help="Continue from the token printed before."
+)
+@output_option
+@click.pass_obj
+def history(
+    state: CliState,
+    name: str,
+    alias: str | None,
+    stages: bool,
+    max_results: int,
+    page_token: str | None,
+    output: str,
+) -> None:
+    """List a model's alias moves and stage changes, newest first, with who
+    made them and why.
+
+    \b
+    Example:
+        kiln registry history -n churn -a champion
+    """
+    kind = RegistryHistoryKind.STAGE if stages else None
+    found = state.client().get_registry_history(
+        name, alias, kind, max_results, page_token
+    )
+    if output == "json":
+        echo_json(
+            {
+                "history": [history_entry_to_dict(entry) for entry in found],
+                "next_page_token": found.token,
+            }
+        )
+        return
+    rows = [_history_row(entry) for entry in found]
+    headers = ["TIME", "KIND", "WHAT", "FROM", "TO", "USER", "REASON"]
+    echo_table(headers, rows, empty=f"No history for {name!r} yet.")
+    echo_next_page(found.token)
+
+
+def _history_row(entry: RegistryHistoryEntry) -> list[object]:
+    if entry.kind == RegistryHistoryKind.ALIAS:
+        what, before, after = entry.alias, entry.previous_version, entry.version
+    else:
+        what = f"version {entry.version}"
+        before, after = entry.previous_stage, entry.stage
+    return [
+        format_time(entry.timestamp),
+        entry.kind,
+        what,
+        before,
+        after,
+        entry.user_id,
+        entry.reason,
+    ]
