@@ -340,7 +340,7 @@ def history(
         return
     rows = [_history_row(entry) for entry in found]
     headers = ["TIME", "KIND", "WHAT", "FROM", "TO", "USER", "REASON"]
-    echo_table(headers, rows, empty=f"No history for {name!r} yet.")
+    echo_table(headers, rows, empty="No history entries found.")
     echo_next_page(found.token)
 
 
