@@ -14,6 +14,7 @@ from kiln.entities.logged_model import (
     LoggedModelTag,
 )
 from kiln.entities.paging import PagedList
+from kiln.entities.promotion_rule import PromotionRule
 from kiln.entities.registry import (
     ModelVersion,
     ModelVersionStage,
@@ -66,6 +67,7 @@ __all__ = [
     "ModelVersionTag",
     "PagedList",
     "Param",
+    "PromotionRule",
     "RegisteredModel",
     "RegisteredModelAlias",
     "RegisteredModelTag",

@@ -27,6 +27,7 @@ from kiln.entities import (
     ModelVersionTag,
     PagedList,
     Param,
+    PromotionRule,
     RegisteredModel,
     RegisteredModelTag,
     RegistryHistoryEntry,
@@ -435,4 +436,41 @@ class RegistryStore(Protocol):
         """Move the version to ``stage`` (case-insensitive); with
         ``archive_existing_versions`` (Staging and Production only) the others
         in that stage become Archived."""
+        ...
+
+
+@runtime_checkable
+class PromotionRuleStore(Protocol):
+    """Promotion rules: the condition guarding an alias of a registered model.
+
+    A rule is a run filter (``metrics.val_auc >= 0.9 AND tags.validated =
+    'true'``) that the source run of a version must meet before the alias
+    points at it; ``current.metrics.<key>`` and the like on the right of a
+    comparison name the values of the version the alias points at now. Every
+    move of a guarded alias (set, move, roll back) is refused with
+    InvalidParameterValue, naming each failing condition, unless the rule
+    holds; removing the alias is not guarded.
+    """
+
+    def set_promotion_rule(
+        self, name: str, alias: str, rule: str, *, user_id: str | None = None
+    ) -> PromotionRule:
+        """Guard ``alias`` with ``rule``, replacing any rule it had.
+
+        InvalidParameterValue when the rule does not parse (naming the
+        token) or the alias is malformed; ResourceDoesNotExist for an
+        unknown model.
+        """
+        ...
+
+    def get_promotion_rule(self, name: str, alias: str) -> PromotionRule:
+        """The alias's rule; ResourceDoesNotExist when it has none."""
+        ...
+
+    def delete_promotion_rule(self, name: str, alias: str) -> None:
+        """Remove the alias's rule; a rule the alias lacks is no error."""
+        ...
+
+    def list_promotion_rules(self, name: str) -> list[PromotionRule]:
+        """Every rule of the model, by alias."""
         ...

@@ -2,8 +2,8 @@
 resolve.
 
 Every change of an alias goes through :func:`_move_alias`, the one place
-where a move is decided: it records the move in the registry's history, and
-that is where checking promotion rules belongs too.
+where a move is decided: it holds the move to the alias's promotion rule and
+records it in the registry's history.
 
 Every function takes an open connection; the caller owns the transaction.
 """
@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.store.sql.history import Attribution, record_alias_move, rollback_target
+from kiln.store.sql.promotion_checks import check_promotion_rule
 from kiln.store.sql.schema import model_versions, registered_model_aliases
 from kiln.validation import validate_alias, validate_model_version
 
@@ -92,9 +93,10 @@ def _move_alias(
     previous = alias_version(connection, name, alias)
     if previous == version:
         return
-    # TODO: check the alias's promotion rule here, before the move, so that
-    # setting, moving and rolling back an alias all pass it; until then any
-    # version may take any alias.
+    if version is not None:
+        # Setting, moving and rolling back an alias all pass here; removing
+        # it is never guarded.
+        check_promotion_rule(connection, name, alias, previous, version)
     record_alias_move(connection, name, alias, previous, version, attribution)
     table = registered_model_aliases
     where = (table.c.name == name, table.c.alias == alias)

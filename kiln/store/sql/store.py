@@ -54,6 +54,7 @@ from kiln.store.sql.engine import WRITE_OPTION, create_db_engine, translated_err
 from kiln.store.sql.loading import load_runs
 from kiln.store.sql.metrics import MetricLog
 from kiln.store.sql.migrate import upgrade_engine
+from kiln.store.sql.promotion_rules import SqlPromotionRules
 from kiln.store.sql.registry_store import SqlRegistry
 from kiln.validation import (
     MAX_BATCH_ENTITIES,
@@ -74,7 +75,7 @@ T = TypeVar("T")
 _HISTORY_PAGE_MAX = 2**53
 
 
-class SqlStore(SqlRegistry):
+class SqlStore(SqlRegistry, SqlPromotionRules):
     """Tracking and registry data in a SQL database, created or upgraded on
     first use.
 
