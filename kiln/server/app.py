@@ -40,6 +40,7 @@ from kiln.server.routes import (
     logged_models,
     metrics,
     misc,
+    promotion_rules,
     proxy,
     registry,
     registry_history,
@@ -59,6 +60,7 @@ ENDPOINTS: list[Endpoint] = [
     *misc.ENDPOINTS,
     *registry.ENDPOINTS,
     *registry_history.ENDPOINTS,
+    *promotion_rules.ENDPOINTS,
 ]
 
 
