@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -175,6 +175,39 @@ class S3Destination:
     def __repr__(self) -> str:
         return f"S3Destination({self.repository.root_uri!r})"
 
+    def below(self, path: str) -> S3Destination:
+        """The folder ``path`` of this destination as a destination of its own.
+
+        It shares this one's client, and client paths given to it stay
+        inside ``path``.
+        """
+        root = "/".join(filter(None, (self.bucket, self.key_for(path))))
+        return S3Destination(
+            f"s3://{root}", self.client, self.multipart_uploads_enabled
+        )
+
+    def path_of(self, uri: str) -> str | None:
+        """The path inside this destination of the ``s3://`` URI ``uri``.
+
+        None when ``uri`` names another bucket, lies outside the prefix or is
+        not a plain ``s3://bucket/key`` URI: the server reads only its own
+        destination, never a bucket that a stored URI names.
+        """
+        parts = urlsplit(uri)
+        if parts.scheme.lower() != "s3" or parts.netloc != self.bucket:
+            return None
+        if parts.query or parts.fragment:
+            return None
+        try:
+            key = normalize_artifact_path(parts.path.lstrip("/") or None)
+        except InvalidParameterValue:
+            return None
+        if not self.prefix or key == self.prefix:
+            return key.removeprefix(self.prefix)
+        if key.startswith(f"{self.prefix}/"):
+            return key[len(self.prefix) + 1 :]
+        return None
+
     def key_for(self, *paths: str | None) -> str:
         """The object key of the client path ``paths`` joined, inside the prefix."""
         relative = "/".join(filter(None, map(normalize_artifact_path, paths)))
@@ -222,15 +255,19 @@ class S3Destination:
         return str(started["UploadId"])
 
     # -- list and delete ----------------------------------------------------
-    def list(self, path: str | None) -> list[FileInfo]:
-        """The children of the folder ``path``, by basename; [] if not a folder."""
+    def list_paths(self, path: str | None) -> list[FileInfo]:
+        """The children of the folder ``path``, sorted, with their paths from
+        the destination's root; [] if not a folder."""
         try:
-            infos = self.repository.list_artifacts(path)
+            return self.repository.list_artifacts(path)
         except KilnError as exc:
             raise _reworded(exc, path or "") from exc.__cause__
+
+    def list(self, path: str | None) -> list[FileInfo]:
+        """The children of the folder ``path``, by basename; [] if not a folder."""
         return [
             FileInfo(info.path.rsplit("/", 1)[-1], info.is_dir, info.file_size)
-            for info in infos
+            for info in self.list_paths(path)
         ]
 
     def delete(self, path: str) -> None:

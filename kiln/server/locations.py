@@ -10,8 +10,9 @@ client's behalf. The rules:
 * a local path or ``file:`` URI must lie inside a configured root (the
   artifacts destination, or a local default artifact root);
 * any other scheme (``s3:``, ``http:``, ...) is accepted only under a
-  configured root of that scheme, and the server never fetches it itself
-  until that backend is supported.
+  configured root of that scheme. The server reads such a location itself
+  only when it lies inside its own S3 destination (see
+  :mod:`kiln.server.artifact_reads`), never a host or bucket a client named.
 """
 
 from __future__ import annotations
@@ -104,18 +105,18 @@ class ArtifactLocations:
 
         Raises :class:`~kiln.errors.PermissionDenied` for a local URI outside
         the configured roots, and :class:`~kiln.errors.NotImplementedFeature`
-        for a scheme the server cannot read yet.
+        for a remote URI (the server's own S3 destination is read through
+        :mod:`kiln.server.artifact_reads` instead).
         """
         scheme = scheme_of(artifact_uri)
         if scheme == PROXY_SCHEME:
             if scheme_of(self.destination) not in ("", "file"):
-                # TODO: the run and logged-model listing and file routes read a
-                # local folder only; over an S3 destination they answer 501
-                # until they read through S3Destination.list/download_response.
+                # Reached only while the proxy is off: a remote destination
+                # is read through the proxy's own storage.
                 raise NotImplementedFeature(
-                    f"Reading artifacts from a {scheme_of(self.destination)!r} "
-                    "destination here is not supported yet; read them through "
-                    "the artifact proxy, /api/2.0/mlflow-artifacts/artifacts."
+                    f"The server reads artifacts from its "
+                    f"{scheme_of(self.destination)!r} destination only while it "
+                    "serves artifacts; start it with --serve-artifacts."
                 )
             destination = local_path_from_uri(self.destination)
             return join_safely(destination, proxy_relative_path(artifact_uri))
@@ -125,8 +126,8 @@ class ArtifactLocations:
             except InvalidParameterValue as exc:
                 raise PermissionDenied(exc.message) from exc
         raise NotImplementedFeature(
-            f"The server cannot read artifacts stored at {scheme!r} URIs yet; "
-            "clients read them directly."
+            f"The server reads {scheme!r} artifact URIs only inside its own "
+            "artifact destination; clients read this one directly."
         )
 
     def _local_path_within_roots(self, location: str) -> Path:

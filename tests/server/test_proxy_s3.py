@@ -22,8 +22,6 @@ from kiln.tracking.stores import clear_stores
 from .conftest import (
     ApiClient,
     assert_error,
-    create_experiment,
-    create_run,
     send_raw,
 )
 from .moto_s3 import (
@@ -250,15 +248,6 @@ def test_traversal_is_refused_and_nothing_leaves_the_prefix(
     assert b"outside" not in got
     assert keys(s3) == {"escape.txt"}
     assert pending_uploads(s3) == []
-
-
-def test_run_listing_route_is_not_offered_over_s3_yet(proxy: ApiClient) -> None:
-    run_id = create_run(proxy, create_experiment(proxy))
-
-    response = proxy.get("/api/2.0/mlflow/artifacts/list", params={"run_id": run_id})
-
-    body = assert_error(response, 501, "NOT_IMPLEMENTED")
-    assert "mlflow-artifacts" in body["message"]
 
 
 @pytest.fixture

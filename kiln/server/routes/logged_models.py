@@ -10,20 +10,16 @@ for the UI.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from kiln.artifacts.local import LocalRepository
-from kiln.artifacts.paths import join_safely
-from kiln.errors import BadRequest, ResourceDoesNotExist
+from kiln.errors import BadRequest
+from kiln.server.artifact_reads import ArtifactFiles, open_artifact_files
 from kiln.server.context import ServerContext
 from kiln.server.endpoints import Endpoint
-from kiln.server.responses import error_response, file_response
+from kiln.server.responses import error_response
 from kiln.store.base import SEARCH_LOGGED_MODELS_DEFAULT
 from kiln.wire import (
     JSONObject,
@@ -110,32 +106,24 @@ def search_logged_models(context: ServerContext, msg: Message) -> JSONObject:
     )
 
 
+def _model_files(context: ServerContext, model_id: str) -> tuple[str, ArtifactFiles]:
+    model = context.store.get_logged_model(model_id)
+    uri = model.artifact_location
+    return uri, open_artifact_files(context, uri, f"logged model {model_id!r}")
+
+
 def list_logged_model_artifacts(context: ServerContext, msg: Message) -> JSONObject:
     # As for runs, one page holds the whole folder.
-    model = context.store.get_logged_model(_model_id(msg))
-    root = context.locations.local_root_for(model.artifact_location)
-    path = msg.string("artifact_directory_path") or None
-    files = LocalRepository(str(root)).list_artifacts(path)
-    return compact(
-        {
-            "root_uri": model.artifact_location,
-            "files": list(map(file_info_to_dict, files)),
-        }
-    )
+    root_uri, files = _model_files(context, _model_id(msg))
+    found = files.list(msg.string("artifact_directory_path") or None)
+    return compact({"root_uri": root_uri, "files": list(map(file_info_to_dict, found))})
 
 
-def _locate_model_file(
-    context: ServerContext, model_id: str, path: str
-) -> tuple[Path, os.stat_result]:
-    model = context.store.get_logged_model(model_id)
-    root = context.locations.local_root_for(model.artifact_location)
-    target = join_safely(root, path)
-    if not target.is_file():
-        raise ResourceDoesNotExist(
-            f"Logged model {model_id!r} has no artifact file at {path!r}."
-        )
-    real = Path(os.path.realpath(target))
-    return real, real.stat()
+def _download(
+    context: ServerContext, model_id: str, path: str, range_header: str | None
+) -> Response:
+    _, files = _model_files(context, model_id)
+    return files.download_response(path, range_header)
 
 
 def plain_routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
@@ -153,12 +141,12 @@ def plain_routes(context: ServerContext, prefix: str = "") -> list[BaseRoute]:
                     "naming the file to download."
                 )
             model_id = str(request.path_params["model_id"])
-            located = await run_in_threadpool(
-                _locate_model_file, context, model_id, path
+            range_header = request.headers.get("range")
+            return await run_in_threadpool(
+                _download, context, model_id, path, range_header
             )
         except Exception as exc:
             return error_response(exc)
-        return file_response(*located)
 
     path = f"{prefix}/ajax-api/2.0/mlflow/logged-models/{{model_id}}/artifacts/files"
     return [Route(path, get_model_file, methods=["GET"])]
