@@ -39,6 +39,7 @@ from kiln.tracking import artifact_files, batching
 from kiln.tracking.batches import split_batch
 from kiln.tracking.config import get_tracking_uri
 from kiln.tracking.context import TAG_RUN_NAME, TAG_USER, current_user
+from kiln.tracking.promotion_rules import PromotionRuleClient
 from kiln.tracking.registry import RegistryClient
 from kiln.tracking.stores import get_store
 
@@ -84,7 +85,7 @@ def _experiment_ids(experiment_ids: str | Iterable[str]) -> list[str]:
     return [str(experiment_id) for experiment_id in experiment_ids]
 
 
-class KilnClient(RegistryClient):
+class KilnClient(RegistryClient, PromotionRuleClient):
     """Talk to one tracking store: the one ``tracking_uri`` names, or the
     current tracking URI (see :func:`kiln.get_tracking_uri`) when omitted.
 

@@ -41,6 +41,7 @@ from kiln.store.base import (
 )
 from kiln.store.rest.config import RestConfig
 from kiln.store.rest.http import RestClient
+from kiln.store.rest.promotion_rules import RestPromotionRules
 from kiln.store.rest.registry import RestRegistry
 from kiln.wire import (
     JSONObject,
@@ -70,7 +71,7 @@ _SEARCH_DATASETS = "/ajax-api/2.0/mlflow/experiments/search-datasets"
 METRIC_HISTORY_PAGE_SIZE = 25_000
 
 
-class RestStore(RestRegistry):
+class RestStore(RestRegistry, RestPromotionRules):
     """A :class:`~kiln.store.base.TrackingStore` and
     :class:`~kiln.store.base.RegistryStore` backed by a tracking server.
 
