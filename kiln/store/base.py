@@ -167,6 +167,17 @@ class TrackingStore(Protocol):
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None: ...
 
+    def record_logged_model(self, run_id: str, model_json: str) -> None:
+        """Append the MLmodel ``model_json`` (a JSON object) to the run's
+        ``mlflow.log-model.history`` tag, as MLflow 2.x clients log models.
+
+        The append is atomic: models logged to one run at the same time all
+        stay in the list. Raises InvalidParameterValue for a ``model_json``
+        that is not an MLmodel, and InvalidState when the tag holds something
+        other than a JSON list.
+        """
+        ...
+
     def get_metric_history(
         self,
         run_id: str,

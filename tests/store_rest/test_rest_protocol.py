@@ -295,6 +295,16 @@ def test_log_inputs_sends_datasets_and_models() -> None:
     }
 
 
+def test_record_logged_model_posts_the_model_json_once() -> None:
+    server = FakeServer()
+    server.on("POST", "/runs/log-model", json_reply(200, {}))
+
+    server.store().record_logged_model(RUN_ID, '{"artifact_path": "m"}')
+
+    assert server.body() == {"run_id": RUN_ID, "model_json": '{"artifact_path": "m"}'}
+    assert len(server.requests) == 1
+
+
 def test_search_datasets_uses_the_ui_route() -> None:
     server = FakeServer()
     summaries = [{"experiment_id": "1", "name": "d", "digest": "x", "context": "train"}]

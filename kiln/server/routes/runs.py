@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from kiln.entities import Metric, RunTag, ViewType
-from kiln.errors import InvalidParameterValue, InvalidState
+from kiln.entities import Metric, ViewType
 from kiln.server.context import ServerContext
 from kiln.server.endpoints import MAX_JSON_BODY, Endpoint
 from kiln.store.base import SEARCH_RUNS_DEFAULT
@@ -17,8 +16,6 @@ from kiln.wire import (
     Message,
     compact,
     dataset_input_from_dict,
-    dumps,
-    loads,
     logged_model_input_from_dict,
     logged_model_output_from_dict,
     metric_from_dict,
@@ -29,13 +26,7 @@ from kiln.wire import (
     tag_from_dict,
 )
 
-__all__ = ["ENDPOINTS", "MODEL_HISTORY_TAG"]
-
-# The run tag where 2.x clients' logged models are listed (MLflow's name).
-MODEL_HISTORY_TAG = "mlflow.log-model.history"
-_MODEL_REQUIRED_FIELDS = frozenset(
-    {"artifact_path", "flavors", "run_id", "utc_time_created"}
-)
+__all__ = ["ENDPOINTS"]
 
 # The fields of a metric point as clients send it in a batch.
 _PLAIN_METRIC_FIELDS = frozenset({"key", "value", "timestamp", "step"})
@@ -168,45 +159,8 @@ def log_model(context: ServerContext, msg: Message) -> None:
 
     3.x clients use logged models and ``runs/outputs`` instead.
     """
-    run_id = read_run_id(msg)
-    model = _read_model_json(msg.string("model_json", required=True))
-    run = context.store.get_run(run_id)
-    history = _model_history(run.data.tags.get(MODEL_HISTORY_TAG))
-    # TODO: reading and re-writing the tag is not atomic, so two models logged
-    # to one run at the same instant can lose one entry; a store method that
-    # appends in one transaction would close that gap.
-    history.append(model)
-    context.store.set_tag(run_id, RunTag(MODEL_HISTORY_TAG, dumps(history).decode()))
-
-
-def _read_model_json(text: str) -> dict[str, object]:
-    model = loads(text)
-    if not isinstance(model, dict):
-        raise InvalidParameterValue(
-            f"Invalid model_json {text[:80]!r}; expected a JSON object."
-        )
-    missing = sorted(_MODEL_REQUIRED_FIELDS - model.keys())
-    if missing:
-        raise InvalidParameterValue(
-            f"The model_json lacks the fields {missing!r}; an MLmodel always has "
-            "artifact_path, flavors, run_id and utc_time_created."
-        )
-    return model
-
-
-def _model_history(value: str | None) -> list[object]:
-    if not value:
-        return []
-    try:
-        history = loads(value)
-    except InvalidParameterValue:
-        history = None
-    if not isinstance(history, list):
-        raise InvalidState(
-            f"The run's {MODEL_HISTORY_TAG!r} tag is not a JSON list; delete or fix "
-            "the tag before logging another model."
-        )
-    return history
+    model_json = msg.string("model_json", required=True)
+    context.store.record_logged_model(read_run_id(msg), model_json)
 
 
 def log_outputs(context: ServerContext, msg: Message) -> None:

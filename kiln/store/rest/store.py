@@ -280,6 +280,11 @@ class RestStore(RestRegistry, RestPromotionRules):
         fields = {**_run_ref(run_id), "key": tag.key, "value": tag.value}
         self._post("/runs/set-tag", fields, idempotent=True)
 
+    def record_logged_model(self, run_id: str, model_json: str) -> None:
+        # Not repeatable: a second call appends the model a second time.
+        fields = {"run_id": run_id, "model_json": model_json}
+        self._post("/runs/log-model", fields, idempotent=False)
+
     def delete_tag(self, run_id: str, key: str) -> None:
         # Not repeatable: the second delete answers RESOURCE_DOES_NOT_EXIST.
         self._post("/runs/delete-tag", {"run_id": run_id, "key": key}, idempotent=False)

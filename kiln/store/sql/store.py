@@ -46,6 +46,7 @@ from kiln.store.base import (
     SEARCH_RUNS_DEFAULT,
     SEARCH_RUNS_MAX,
 )
+from kiln.store.model_history import parse_model_json
 from kiln.store.sql import experiments as exp_sql
 from kiln.store.sql import inputs as inputs_sql
 from kiln.store.sql import logged_models as models_sql
@@ -54,6 +55,7 @@ from kiln.store.sql.engine import WRITE_OPTION, create_db_engine, translated_err
 from kiln.store.sql.loading import load_runs
 from kiln.store.sql.metrics import MetricLog
 from kiln.store.sql.migrate import upgrade_engine
+from kiln.store.sql.model_history import append_logged_model
 from kiln.store.sql.promotion_rules import SqlPromotionRules
 from kiln.store.sql.registry_store import SqlRegistry
 from kiln.validation import (
@@ -333,6 +335,11 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
         with self._write() as connection:
             runs_sql.check_run_active(connection, run_id)
             inputs_sql.log_outputs(connection, run_id, models)
+
+    def record_logged_model(self, run_id: str, model_json: str) -> None:
+        model = parse_model_json(model_json)
+        with self._write() as connection:
+            append_logged_model(connection, run_id, model)
 
     def get_metric_history(
         self,
