@@ -8,6 +8,7 @@ import click
 
 from kiln.cli.options import output_option, search_options
 from kiln.cli.output import echo_json, echo_next_page, echo_table, format_time
+from kiln.cli.rules import rule
 from kiln.cli.state import CliState
 from kiln.entities import (
     ModelVersion,
@@ -359,3 +360,7 @@ def _history_row(entry: RegistryHistoryEntry) -> list[object]:
         entry.user_id,
         entry.reason,
     ]
+
+
+# Promotion rules live in their own module; they are a subgroup of this one.
+registry.add_command(rule)
