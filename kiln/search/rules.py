@@ -147,7 +147,6 @@ def _leaves(nodes: tuple[RuleNode, ...]) -> list[Condition]:
     return found
 
 
-@functools.lru_cache(maxsize=256)
 def parse_rule(text: str) -> Rule:
     """Parse a promotion rule; the result is cached, as rules are few.
 
@@ -157,7 +156,16 @@ def parse_rule(text: str) -> Rule:
 
     Raises InvalidFilter when the rule is blank, too long or does not parse.
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidFilter(
+            f"Invalid promotion rule {text!r}; expected the rule as a string."
+        )
+    return _parse_rule(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_rule(text: str) -> Rule:
+    if not text.strip():
         raise InvalidFilter(
             "Invalid promotion rule: it is empty; expected conditions such as "
             "\"metrics.val_auc >= 0.9 AND tags.validated = 'true'\"."

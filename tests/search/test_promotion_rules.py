@@ -134,6 +134,12 @@ def test_blank_rules_are_refused(text: str) -> None:
         parse_rule(text)
 
 
+@pytest.mark.parametrize("text", [None, ["metrics.a > 1"], 3])
+def test_rules_that_are_not_strings_are_refused(text: object) -> None:
+    with pytest.raises(InvalidFilter, match="expected the rule as a string"):
+        parse_rule(text)  # type: ignore[arg-type]
+
+
 def test_overlong_rules_are_refused() -> None:
     with pytest.raises(InvalidFilter, match=f"at most {MAX_RULE_LENGTH}"):
         parse_rule("tags.x = '" + "y" * MAX_RULE_LENGTH + "'")

@@ -1,11 +1,14 @@
 """Hold an alias move to the alias's promotion rule.
 
 :func:`check_promotion_rule` runs inside the transaction that moves the
-alias, after the registered model's row is locked, so the rule, the
-versions and the runs it reads cannot change between the check and the
-move. It reads only what the rule names: the source runs of the candidate
-and of the current holder, their latest values of the rule's metric keys,
-and their params and tags of the rule's keys; at most six short queries.
+alias, after the registered model's row is locked, so neither the rule nor
+the versions can change between the check and the move. The runs' values
+are read as they stand at that moment: a run may log more afterwards, but
+the move was judged on what it had.
+
+It reads only what the rule names: the source runs of the candidate and of
+the current holder, their latest values of the rule's metric keys, and
+their params and tags of the rule's keys; at most six short queries.
 
 A version's source run is its ``run_id``, else the source run of its logged
 model (``model_id``). A candidate without one fails any rule.
