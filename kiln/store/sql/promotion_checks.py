@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from kiln.errors import InvalidFilter, InvalidParameterValue
 from kiln.search.evaluation import Holder, RunValues, rule_failures
@@ -37,9 +38,27 @@ from kiln.store.sql.schema import (
 
 __all__ = ["check_promotion_rule", "load_run_values"]
 
+# Reads are built once, lists bound as expanding parameters: building a
+# statement costs more than running it.
 _RULE = select(promotion_rules.c.rule).where(
     promotion_rules.c.name == bindparam("name"),
     promotion_rules.c.alias == bindparam("alias"),
+)
+_SOURCES = (
+    select(
+        model_versions.c.version,
+        model_versions.c.run_id,
+        logged_models.c.source_run_id,
+    )
+    .select_from(
+        model_versions.outerjoin(
+            logged_models, logged_models.c.model_id == model_versions.c.model_id
+        )
+    )
+    .where(
+        model_versions.c.name == bindparam("name"),
+        model_versions.c.version.in_(bindparam("versions", expanding=True)),
+    )
 )
 _ATTRIBUTES = (
     "run_name",
@@ -49,6 +68,29 @@ _ATTRIBUTES = (
     "end_time",
     "artifact_uri",
 )
+_RUNS = select(runs.c.run_id, *[runs.c[name] for name in _ATTRIBUTES]).where(
+    runs.c.run_id.in_(bindparam("ids", expanding=True))
+)
+_METRICS = select(
+    latest_metrics.c.run_id,
+    latest_metrics.c.key,
+    latest_metrics.c.value,
+    latest_metrics.c.is_nan,
+).where(
+    latest_metrics.c.run_id.in_(bindparam("ids", expanding=True)),
+    latest_metrics.c.key.in_(bindparam("keys", expanding=True)),
+)
+
+
+def _key_values(table: Table) -> Select[Any]:
+    return select(table.c.run_id, table.c.key, table.c.value).where(
+        table.c.run_id.in_(bindparam("ids", expanding=True)),
+        table.c.key.in_(bindparam("keys", expanding=True)),
+    )
+
+
+_PARAMS = _key_values(params)
+_TAGS = _key_values(tags)
 
 
 def check_promotion_rule(
@@ -117,22 +159,10 @@ def _source_run_ids(
 ) -> dict[int, str | None]:
     """The source run of each of ``versions`` that exists (None: it has none)."""
     wanted = [v for v in versions if v is not None]
-    query = (
-        select(
-            model_versions.c.version,
-            model_versions.c.run_id,
-            logged_models.c.source_run_id,
-        )
-        .select_from(
-            model_versions.outerjoin(
-                logged_models, logged_models.c.model_id == model_versions.c.model_id
-            )
-        )
-        .where(model_versions.c.name == name, model_versions.c.version.in_(wanted))
-    )
+    rows = connection.execute(_SOURCES, {"name": name, "versions": wanted})
     return {
         int(number): run_id or source_run_id or None
-        for number, run_id, source_run_id in connection.execute(query)
+        for number, run_id, source_run_id in rows
     }
 
 
@@ -143,17 +173,13 @@ def load_run_values(
     ids = sorted({run_id for run_id in run_ids if run_id})
     if not ids:
         return {}
-    columns = [runs.c[name] for name in _ATTRIBUTES]
-    found = connection.execute(
-        select(runs.c.run_id, *columns).where(runs.c.run_id.in_(ids))
-    ).all()
     attributes = {
         row[0]: {"run_id": row[0], **dict(zip(_ATTRIBUTES, row[1:], strict=True))}
-        for row in found
+        for row in connection.execute(_RUNS, {"ids": ids})
     }
     metrics = _latest_metrics(connection, ids, rule.keys(Entity.METRIC))
-    run_params = _strings(connection, params, ids, rule.keys(Entity.PARAM))
-    run_tags = _strings(connection, tags, ids, rule.keys(Entity.TAG))
+    run_params = _strings(connection, _PARAMS, ids, rule.keys(Entity.PARAM))
+    run_tags = _strings(connection, _TAGS, ids, rule.keys(Entity.TAG))
     return {
         run_id: RunValues(
             run_id,
@@ -171,26 +197,25 @@ def _latest_metrics(
 ) -> dict[str, dict[str, float]]:
     if not keys:
         return {}
-    table = latest_metrics
-    query = select(table.c.run_id, table.c.key, table.c.value, table.c.is_nan).where(
-        table.c.run_id.in_(ids), table.c.key.in_(sorted(keys))
-    )
     found: dict[str, dict[str, float]] = {}
-    for run_id, key, value, is_nan in connection.execute(query):
+    rows = connection.execute(_METRICS, {"ids": ids, "keys": sorted(keys)})
+    for run_id, key, value, is_nan in rows:
         # NaN is stored as 0 with is_nan set (see the schema).
         found.setdefault(run_id, {})[key] = math.nan if is_nan else float(value)
     return found
 
 
 def _strings(
-    connection: Connection, table: Table, ids: Sequence[str], keys: Collection[str]
+    connection: Connection,
+    query: Select[Any],
+    ids: Sequence[str],
+    keys: Collection[str],
 ) -> dict[str, dict[str, str]]:
     if not keys:
         return {}
-    query = select(table.c.run_id, table.c.key, table.c.value).where(
-        table.c.run_id.in_(ids), table.c.key.in_(sorted(keys))
-    )
     found: dict[str, dict[str, str]] = {}
-    for run_id, key, value in connection.execute(query):
+    for run_id, key, value in connection.execute(
+        query, {"ids": ids, "keys": sorted(keys)}
+    ):
         found.setdefault(run_id, {})[key] = value
     return found
