@@ -10,6 +10,14 @@ from kiln.cli.state import CliState
 from kiln.entities import PromotionRule
 from kiln.wire.promotion_rules import promotion_rule_to_dict
 
+# The same options as the other ``kiln registry`` commands.
+_name_option = click.option(
+    "-n", "--name", required=True, metavar="NAME", help="Registered model name."
+)
+_alias_option = click.option(
+    "-a", "--alias", required=True, metavar="ALIAS", help="Alias, such as champion."
+)
+
 
 @click.group()
 def rule() -> None:
@@ -23,25 +31,25 @@ def rule() -> None:
 
     \b
     Example:
-        kiln registry rule set churn champion \\
+        kiln registry rule set -n churn -a champion \\
             "metrics.val_auc >= 0.9 AND metrics.val_auc >= current.metrics.val_auc"
     """
 
 
 @rule.command("set")
-@click.argument("name")
-@click.argument("alias")
+@_name_option
+@_alias_option
 @click.argument("rule_text", metavar="RULE")
 @output_option
 @click.pass_obj
 def set_rule(
     state: CliState, name: str, alias: str, rule_text: str, output: str
 ) -> None:
-    """Guard ALIAS of model NAME with RULE, replacing any rule it had.
+    """Guard the alias of a model with RULE, replacing any rule it had.
 
     \b
     Example:
-        kiln registry rule set churn champion "tags.validated = 'true'"
+        kiln registry rule set -n churn -a champion "tags.validated = 'true'"
     """
     stored = state.client().set_promotion_rule(name, alias, rule_text)
     if output == "json":
@@ -51,16 +59,16 @@ def set_rule(
 
 
 @rule.command("get")
-@click.argument("name")
-@click.argument("alias")
+@_name_option
+@_alias_option
 @output_option
 @click.pass_obj
 def get_rule(state: CliState, name: str, alias: str, output: str) -> None:
-    """Show the rule guarding ALIAS of model NAME.
+    """Show the rule guarding an alias of a model.
 
     \b
     Example:
-        kiln registry rule get churn champion
+        kiln registry rule get -n churn -a champion
     """
     found = state.client().get_promotion_rule(name, alias)
     if output == "json":
@@ -79,31 +87,31 @@ def get_rule(state: CliState, name: str, alias: str, output: str) -> None:
 
 
 @rule.command("delete")
-@click.argument("name")
-@click.argument("alias")
+@_name_option
+@_alias_option
 @click.pass_obj
 def delete_rule(state: CliState, name: str, alias: str) -> None:
-    """Remove the rule guarding ALIAS of model NAME; removing a rule the
+    """Remove the rule guarding an alias of a model; removing a rule the
     alias lacks is no error.
 
     \b
     Example:
-        kiln registry rule delete churn champion
+        kiln registry rule delete -n churn -a champion
     """
     state.client().delete_promotion_rule(name, alias)
     click.echo(f"Alias {alias!r} of {name!r} has no promotion rule now.")
 
 
 @rule.command("list")
-@click.argument("name")
+@_name_option
 @output_option
 @click.pass_obj
 def list_rules(state: CliState, name: str, output: str) -> None:
-    """List the rules guarding the aliases of model NAME, by alias.
+    """List the rules guarding the aliases of a model, by alias.
 
     \b
     Example:
-        kiln registry rule list churn --output json
+        kiln registry rule list -n churn --output json
     """
     found = state.client().list_promotion_rules(name)
     if output == "json":

@@ -23,24 +23,33 @@ def _version(client: KilnClient, val_auc: float) -> str:
 def test_set_get_list_and_delete(kiln: Invoke, client: KilnClient) -> None:
     client.create_registered_model("churn")
 
-    stored = kiln("registry", "rule", "set", "churn", "champion", RULE)
+    stored = kiln("registry", "rule", "set", "-n", "churn", "-a", "champion", RULE)
     assert stored.exit_code == 0, stored.output
     assert stored.stdout == f"Alias 'champion' of 'churn' is now guarded by: {RULE}\n"
-    kiln("registry", "rule", "set", "churn", "challenger", "metrics.val_auc > 0.5")
+    kiln(
+        "registry",
+        "rule",
+        "set",
+        "-n",
+        "churn",
+        "-a",
+        "challenger",
+        "metrics.val_auc > 0.5",
+    )
 
-    shown = kiln("registry", "rule", "get", "churn", "champion")
+    shown = kiln("registry", "rule", "get", "-n", "churn", "-a", "champion")
     assert shown.exit_code == 0, shown.output
     fields = dict(line.split(None, 1) for line in shown.stdout.splitlines())
     assert fields["Rule"] == RULE and fields["Alias"] == "champion"
     assert fields["Model"] == "churn" and fields["User"] == current_user()
 
-    listed = kiln("registry", "rule", "list", "churn")
+    listed = kiln("registry", "rule", "list", "-n", "churn")
     header, *rows = listed.stdout.splitlines()
     assert header.split() == ["ALIAS", "RULE", "UPDATED", "USER"]
     assert [row.split()[0] for row in rows] == ["challenger", "champion"]
     assert RULE in rows[1]
 
-    removed = kiln("registry", "rule", "delete", "churn", "champion")
+    removed = kiln("registry", "rule", "delete", "-n", "churn", "-a", "champion")
     assert removed.exit_code == 0, removed.output
     assert removed.stdout == "Alias 'champion' of 'churn' has no promotion rule now.\n"
     assert [r.alias for r in client.list_promotion_rules("churn")] == ["challenger"]
@@ -49,15 +58,34 @@ def test_set_get_list_and_delete(kiln: Invoke, client: KilnClient) -> None:
 def test_json_output(kiln: Invoke, client: KilnClient) -> None:
     client.create_registered_model("churn")
     stored = kiln(
-        "registry", "rule", "set", "churn", "champion", RULE, "--output", "json"
+        "registry",
+        "rule",
+        "set",
+        "-n",
+        "churn",
+        "-a",
+        "champion",
+        RULE,
+        "--output",
+        "json",
     )
     assert json.loads(stored.stdout)["rule"] == RULE
 
     shown = json.loads(
-        kiln("registry", "rule", "get", "churn", "champion", "--output", "json").stdout
+        kiln(
+            "registry",
+            "rule",
+            "get",
+            "-n",
+            "churn",
+            "-a",
+            "champion",
+            "--output",
+            "json",
+        ).stdout
     )
     listed = json.loads(
-        kiln("registry", "rule", "list", "churn", "--output", "json").stdout
+        kiln("registry", "rule", "list", "-n", "churn", "--output", "json").stdout
     )
     assert listed == {"promotion_rules": [shown]}
     assert set(shown) >= {"name", "alias", "rule", "creation_timestamp"}
@@ -65,20 +93,22 @@ def test_json_output(kiln: Invoke, client: KilnClient) -> None:
 
 def test_empty_list_says_so(kiln: Invoke, client: KilnClient) -> None:
     client.create_registered_model("churn")
-    listed = kiln("registry", "rule", "list", "churn")
+    listed = kiln("registry", "rule", "list", "-n", "churn")
     assert listed.stdout == "No promotion rules for 'churn'.\n"
 
 
 def test_errors_are_one_line(kiln: Invoke, client: KilnClient) -> None:
     client.create_registered_model("churn")
 
-    bad = kiln("registry", "rule", "set", "churn", "champion", "metrics.val_auc >")
+    bad = kiln(
+        "registry", "rule", "set", "-n", "churn", "-a", "champion", "metrics.val_auc >"
+    )
     assert bad.exit_code == 1
     assert "position 17" in one_error_line(bad)
-    missing = kiln("registry", "rule", "get", "churn", "champion")
+    missing = kiln("registry", "rule", "get", "-n", "churn", "-a", "champion")
     assert missing.exit_code == 1
     assert "has no promotion rule" in one_error_line(missing)
-    unknown = kiln("registry", "rule", "list", "nope")
+    unknown = kiln("registry", "rule", "list", "-n", "nope")
     assert "'nope'" in one_error_line(unknown)
 
 
@@ -87,7 +117,7 @@ def test_a_guarded_set_alias_prints_each_failing_condition(
 ) -> None:
     client.create_registered_model("churn")
     run_id = _version(client, 0.85)
-    kiln("registry", "rule", "set", "churn", "champion", RULE)
+    kiln("registry", "rule", "set", "-n", "churn", "-a", "champion", RULE)
 
     refused = kiln("registry", "set-alias", "-n", "churn", "-a", "champion", "-v", "1")
 
