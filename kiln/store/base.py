@@ -9,7 +9,7 @@ them runs unchanged embedded or remote. Methods raise Kiln's errors
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from kiln.entities import (
     DatasetInput,
@@ -258,6 +258,27 @@ class TrackingStore(Protocol):
     ) -> PagedList[LoggedModel]:
         """A page of the active models of these experiments matching
         ``filter_string``; newest first unless ``order_by`` says otherwise."""
+        ...
+
+
+@runtime_checkable
+class RunJsonSearch(Protocol):
+    """A store that can answer a run search in MLflow's JSON shape directly.
+
+    The server uses it when the store offers it: building each run's JSON
+    from the database rows skips the entities in between.
+    """
+
+    def search_runs_json(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_RUNS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[dict[str, Any]]:
+        """``search_runs``, each run as ``kiln.wire.run_to_dict`` writes it."""
         ...
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -332,3 +333,41 @@ def test_log_model_refuses_incomplete_model_json(
     )
 
     assert_error(response, 400, "INVALID_PARAMETER_VALUE")
+
+
+class _EntitiesOnly:
+    """The SQL store without its JSON run search, as another store would be."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        if name == "search_runs_json":
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def test_search_runs_answers_alike_with_or_without_the_json_search(
+    client: ApiClient, make_client: Any, sql_store: Any
+) -> None:
+    experiment_id = create_experiment(client, "both")
+    for index in range(3):
+        run_id = create_run(client, experiment_id, start_time=1000 + index)
+        client.post(
+            f"{API}/runs/log-batch",
+            json={
+                "run_id": run_id,
+                "metrics": [{"key": "m", "value": "NaN", "timestamp": 1}],
+                "params": [{"key": "p", "value": str(index)}],
+                "tags": [{"key": "t", "value": "x"}],
+            },
+        )
+    plain = make_client(store=_EntitiesOnly(sql_store))
+    fields = {"experiment_ids": [experiment_id], "max_results": 2}
+
+    fast = client.post(f"{API}/runs/search", json=fields)
+    slow = plain.post(f"{API}/runs/search", json=fields)
+
+    assert fast.status_code == slow.status_code == 200
+    assert fast.content == slow.content
+    assert len(fast.json()["runs"]) == 2 and "next_page_token" in fast.json()

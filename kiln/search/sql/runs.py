@@ -55,17 +55,20 @@ def select_run_ids(
     order_by: Sequence[str] | None,
     offset: int,
     limit: int,
-) -> Select[str]:
+    columns: Sequence[ColumnElement[Any]] = (),
+) -> Select[Any]:
     """Return a query for one page of the ids of matching runs, in order.
 
     Only runs of ``experiment_ids`` whose lifecycle stage ``view_type``
-    includes are searched. Raises InvalidFilter when ``filter_string`` or
+    includes are searched. With ``columns`` (of the ``runs`` table), each
+    row holds those instead of the id alone, which saves reading the page's
+    runs a second time. Raises InvalidFilter when ``filter_string`` or
     ``order_by`` does not parse.
     """
     tree = parse_filter(filter_string, RUNS)
     clauses = parse_order_by(order_by, RUNS)
 
-    query = select(runs.c.run_id).where(
+    query = select(*(columns or (runs.c.run_id,))).where(
         runs.c.experiment_id.in_(list(experiment_ids)),
         runs.c.lifecycle_stage.in_(view_type.stages()),
     )
@@ -136,7 +139,7 @@ def _run_id_in(table: Table, *conditions: ColumnElement[bool]) -> ColumnElement[
     return runs.c.run_id.in_(select(table.c.run_id).where(*conditions))
 
 
-def _sorted(query: Select[str], clauses: Sequence[OrderClause]) -> Select[str]:
+def _sorted(query: Select[Any], clauses: Sequence[OrderClause]) -> Select[Any]:
     # Each metric, param or tag to sort by is LEFT JOINed once on its
     # primary key (run_id, key), so a run keeps exactly one row and a run
     # without the value gets NULL. PostgreSQL can then hash-join instead of

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import cast
 
 from kiln.entities import Metric, ViewType
 from kiln.server.context import ServerContext
 from kiln.server.endpoints import MAX_JSON_BODY, Endpoint
-from kiln.store.base import SEARCH_RUNS_DEFAULT
+from kiln.store.base import SEARCH_RUNS_DEFAULT, RunJsonSearch
 from kiln.validation import MAX_DATASET_PROFILE_LENGTH, MAX_DATASET_SCHEMA_LENGTH
 from kiln.wire import (
     RUN_STATUSES,
@@ -76,17 +77,27 @@ def restore_run(context: ServerContext, msg: Message) -> None:
 def search_runs(context: ServerContext, msg: Message) -> JSONObject:
     view_type = msg.enum("run_view_type", VIEW_TYPES) or ViewType.ACTIVE_ONLY.name
     max_results = msg.int64("max_results")
-    page = context.store.search_runs(
-        experiment_ids=msg.strings("experiment_ids"),
-        filter_string=msg.string("filter") or "",
-        run_view_type=ViewType[view_type],
-        max_results=SEARCH_RUNS_DEFAULT if max_results is None else max_results,
-        order_by=msg.strings("order_by"),
-        page_token=msg.string("page_token") or None,
+    arguments = (
+        msg.strings("experiment_ids"),
+        msg.string("filter") or "",
+        ViewType[view_type],
+        SEARCH_RUNS_DEFAULT if max_results is None else max_results,
+        msg.strings("order_by"),
+        msg.string("page_token") or None,
     )
-    return compact(
-        {"runs": [run_to_dict(run) for run in page], "next_page_token": page.token}
-    )
+    store = context.store
+    if _searches_json(type(store)):
+        page = cast(RunJsonSearch, store).search_runs_json(*arguments)
+        return compact({"runs": list(page), "next_page_token": page.token})
+    found = store.search_runs(*arguments)
+    runs = [run_to_dict(run) for run in found]
+    return compact({"runs": runs, "next_page_token": found.token})
+
+
+@functools.cache
+def _searches_json(store_type: type) -> bool:
+    # A protocol check walks the class's methods; once per type will do.
+    return issubclass(store_type, RunJsonSearch)
 
 
 def log_metric(context: ServerContext, msg: Message) -> None:

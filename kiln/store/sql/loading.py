@@ -6,27 +6,37 @@ ids, and the pieces are joined up in Python. The ids travel as one bound
 value (a JSON array on SQLite, an array on PostgreSQL) rather than as an
 IN list of thousands of parameters, and the statements are compiled once
 per dialect and run on the driver's cursor, which returns plain tuples.
+
+Metrics, params and tags come back ordered by run, then key, as their
+primary keys hold them: the database needs no sort, and each run's rows
+arrive together. The rows are fetched once (:func:`fetch_run_rows`) and
+then either built into entities (:func:`load_runs`) or written straight
+into MLflow's JSON shape (:mod:`kiln.store.sql.run_dicts`), for which the
+database can write each run's params and tags as JSON itself.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
     String,
+    Table,
+    Text,
     any_,
     bindparam,
+    cast,
     func,
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.engine import Dialect
 
 from kiln.entities import (
@@ -79,46 +89,68 @@ class _Statements:
         def text(stmt: Any) -> str:
             return compile_sql(stmt, dialect)
 
-        self.infos = text(select(*info_columns()).where(of_runs(runs.c.run_id)))  # type: ignore[call-overload]
+        self.infos = text(select(*info_columns()).where(of_runs(runs.c.run_id)))
         latest = latest_metrics.c
         self.latest = text(
             select(latest.run_id, latest.key, latest.value, latest.is_nan)
             .add_columns(latest.timestamp, latest.step)
             .where(of_runs(latest.run_id))
-            .order_by(latest.key)
+            .order_by(latest.run_id, latest.key)
         )
         self.params, self.tags = (
             text(
                 select(table.c.run_id, table.c.key, table.c.value)
                 .where(of_runs(table.c.run_id))
-                .order_by(table.c.key)
+                .order_by(table.c.run_id, table.c.key)
             )
             for table in (params, tags)
         )
+        self.params_json, self.tags_json = (
+            text(_key_value_arrays(table, of_runs, self.sqlite))
+            for table in (params, tags)
+        )
+
+        def on_page(stmt: Select[Any], column: Any) -> Select[Any]:
+            # For tables with few rows per run, or none: on SQLite a join
+            # from the id list looks each id up without indexing the list
+            # first, which is most of the cost of an IN over an empty table.
+            if not self.sqlite:
+                return stmt.where(of_runs(column))
+            page = func.json_each(bindparam("ids")).table_valued("value")
+            page = page.alias("page")
+            return stmt.select_from(page).join(column.table, column == page.c.value)
+
         self.input_tags = text(
-            select(input_tags.c.run_id, input_tags.c.dataset_id)
-            .add_columns(input_tags.c.key, input_tags.c.value)
-            .where(of_runs(input_tags.c.run_id))
-            .order_by(input_tags.c.key)
+            on_page(
+                select(input_tags.c.run_id, input_tags.c.dataset_id).add_columns(
+                    input_tags.c.key, input_tags.c.value
+                ),
+                input_tags.c.run_id,
+            ).order_by(input_tags.c.key)
         )
         self.dataset_inputs = text(
-            select(run_inputs.c.run_id, datasets.c.dataset_id, datasets.c.name)
-            .add_columns(datasets.c.digest, datasets.c.source_type, datasets.c.source)
-            .add_columns(datasets.c.schema, datasets.c.profile)
+            on_page(
+                select(run_inputs.c.run_id, datasets.c.dataset_id, datasets.c.name)
+                .add_columns(
+                    datasets.c.digest, datasets.c.source_type, datasets.c.source
+                )
+                .add_columns(datasets.c.schema, datasets.c.profile),
+                run_inputs.c.run_id,
+            )
             .join(datasets, datasets.c.dataset_id == run_inputs.c.dataset_id)
-            .where(of_runs(run_inputs.c.run_id))
             .order_by(datasets.c.name, datasets.c.digest)
         )
         self.model_inputs = text(
-            select(run_model_inputs.c.run_id, run_model_inputs.c.model_id)
-            .where(of_runs(run_model_inputs.c.run_id))
-            .order_by(run_model_inputs.c.model_id)
+            on_page(
+                select(run_model_inputs.c.run_id, run_model_inputs.c.model_id),
+                run_model_inputs.c.run_id,
+            ).order_by(run_model_inputs.c.model_id)
         )
         outputs = run_model_outputs.c
         self.model_outputs = text(
-            select(outputs.run_id, outputs.model_id, outputs.step)
-            .where(of_runs(outputs.run_id))
-            .order_by(outputs.step, outputs.model_id)
+            on_page(
+                select(outputs.run_id, outputs.model_id, outputs.step), outputs.run_id
+            ).order_by(outputs.step, outputs.model_id)
         )
 
     def all(self) -> tuple[str, ...]:
@@ -134,9 +166,44 @@ class _Statements:
             self.model_outputs,
         )
 
+    def with_json_key_values(self) -> tuple[str, ...]:
+        """``all()`` with params and tags as one JSON array per run."""
+        every = list(self.all())
+        every[2:4] = [self.params_json, self.tags_json]
+        return tuple(every)
+
     def ids(self, run_ids: Sequence[str]) -> dict[str, object]:
-        """The parameters binding ``run_ids``."""
-        return {"ids": json.dumps(list(run_ids)) if self.sqlite else list(run_ids)}
+        """The parameters binding ``run_ids``, each once (a join from the
+        list would repeat the rows of a repeated id)."""
+        unique = list(dict.fromkeys(run_ids))
+        return {"ids": json.dumps(unique) if self.sqlite else unique}
+
+
+def _key_value_arrays(
+    table: Table, of_runs: Callable[[Any], ColumnElement[bool]], sqlite: bool
+) -> Select[Any]:
+    """Per run, its rows of ``table`` as a JSON array of ``{key, value}``
+    objects in key order: (run_id, array text)."""
+    fields: tuple[ColumnElement[Any], ...] = (
+        literal_column("'key'"),
+        table.c.key,
+        literal_column("'value'"),
+        table.c.value,
+    )
+    array: ColumnElement[Any]
+    if sqlite:
+        # SQLite before 3.44 takes no ORDER BY inside an aggregate. Grouped
+        # by run through the primary key (run_id, key), the only index that
+        # finds a run's rows, each run's rows arrive in key order.
+        array = func.json_group_array(func.json_object(*fields))
+    else:
+        pairs = func.json_build_object(*fields)
+        array = cast(func.json_agg(aggregate_order_by(pairs, table.c.key)), Text)
+    return (
+        select(table.c.run_id, array)
+        .where(of_runs(table.c.run_id))
+        .group_by(table.c.run_id)
+    )
 
 
 _COMPILED: dict[str, _Statements] = {}
@@ -149,15 +216,62 @@ def _statements(dialect: Dialect) -> _Statements:
     return found
 
 
-def load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
-    """The runs with these ids, in the order given; unknown ids are skipped."""
+class RunRows(NamedTuple):
+    """The rows of one load, each list in its statement's column order.
+
+    ``infos`` as :func:`kiln.store.sql.runs.info_columns`; ``latest`` as
+    (run_id, key, value, is_nan, timestamp, step); ``params`` and ``tags``
+    as (run_id, key, value), these three ordered by run id, then key.
+    """
+
+    infos: list[Any]
+    latest: list[Any]
+    params: list[Any]
+    tags: list[Any]
+    input_tags: list[Any]
+    datasets: list[Any]
+    model_inputs: list[Any]
+    model_outputs: list[Any]
+
+
+def fetch_run_rows(
+    connection: Connection,
+    run_ids: Sequence[str],
+    infos: Sequence[Any] | None = None,
+    *,
+    json_key_values: bool = False,
+) -> RunRows:
+    """Every row the runs with these ids need; ``infos`` when the caller has
+    read the runs' info rows already (a search reads them with the ids).
+
+    With ``json_key_values``, ``params`` and ``tags`` hold one row per run
+    instead: (run_id, JSON array of ``{"key", "value"}`` objects in key
+    order), built by the database.
+    """
+    sql = _statements(connection.dialect)
+    statements = sql.with_json_key_values() if json_key_values else sql.all()
+    if infos is not None:
+        statements = statements[1:]
+    driver = connection.connection.driver_connection
+    results = _fetch_all(driver, statements, sql.ids(run_ids))
+    if infos is not None:
+        results.insert(0, list(infos))
+    return RunRows(*results)
+
+
+def load_runs(
+    connection: Connection,
+    run_ids: Sequence[str],
+    infos: Sequence[Any] | None = None,
+) -> list[Run]:
+    """The runs with these ids, in the order given; unknown ids are skipped.
+
+    ``infos`` are the runs' info rows when the caller has them already.
+    """
     if not run_ids:
         return []
-    sql = _statements(connection.dialect)
-    driver = connection.connection.driver_connection
     with gc_paused():
-        results = _fetch_all(driver, sql.all(), sql.ids(run_ids))
-        return _assemble(run_ids, *results)
+        return _assemble(run_ids, fetch_run_rows(connection, run_ids, infos))
 
 
 def _fetch_all(
@@ -180,25 +294,15 @@ def _fetch_all(
             cursor.close()
 
 
-def _assemble(
-    run_ids: Sequence[str],
-    info_rows: list[Any],
-    latest_rows: list[Any],
-    param_rows: list[Any],
-    tag_rows: list[Any],
-    input_tag_rows: list[Any],
-    dataset_rows: list[Any],
-    model_input_rows: list[Any],
-    output_rows: list[Any],
-) -> list[Run]:
-    infos: dict[str, RunInfo] = {row[0]: run_info_from_row(row) for row in info_rows}
+def _assemble(run_ids: Sequence[str], rows: RunRows) -> list[Run]:
+    infos: dict[str, RunInfo] = {row[0]: run_info_from_row(row) for row in rows.infos}
     if not infos:
         return []
-    latest = _latest_metrics(latest_rows)
-    run_params = _key_values(param_rows)
-    run_tags = _key_values(tag_rows)
-    inputs = _inputs(input_tag_rows, dataset_rows, model_input_rows)
-    outputs = _outputs(output_rows)
+    latest = _latest_metrics(rows.latest)
+    run_params = _key_values(rows.params)
+    run_tags = _key_values(rows.tags)
+    inputs = inputs_by_run(rows)
+    outputs = outputs_by_run(rows)
     loaded = {
         run_id: Run(
             info=info,
@@ -231,21 +335,20 @@ def _key_values(rows: list[Any]) -> dict[str, dict[str, str]]:
     return result
 
 
-def _inputs(
-    tag_rows: list[Any], dataset_rows: list[Any], model_rows: list[Any]
-) -> dict[str, RunInputs]:
-    if not (dataset_rows or model_rows):
+def inputs_by_run(rows: RunRows) -> dict[str, RunInputs]:
+    """The inputs of each run that has any."""
+    if not (rows.datasets or rows.model_inputs):
         return {}
     tags_of: dict[tuple[str, str], list[InputTag]] = defaultdict(list)
-    for run_id, dataset_id, key, value in tag_rows:
+    for run_id, dataset_id, key, value in rows.input_tags:
         tags_of[(run_id, dataset_id)].append(InputTag(key, value))
     dataset_inputs: dict[str, list[DatasetInput]] = defaultdict(list)
-    for run_id, dataset_id, *fields in dataset_rows:
+    for run_id, dataset_id, *fields in rows.datasets:
         dataset = Dataset(*fields)
         dataset_tags = tuple(tags_of[(run_id, dataset_id)])
         dataset_inputs[run_id].append(DatasetInput(dataset, dataset_tags))
     model_inputs: dict[str, list[LoggedModelInput]] = defaultdict(list)
-    for run_id, model_id in model_rows:
+    for run_id, model_id in rows.model_inputs:
         model_inputs[run_id].append(LoggedModelInput(model_id))
     return {
         run_id: RunInputs(
@@ -255,8 +358,9 @@ def _inputs(
     }
 
 
-def _outputs(rows: list[Any]) -> dict[str, RunOutputs]:
+def outputs_by_run(rows: RunRows) -> dict[str, RunOutputs]:
+    """The outputs of each run that has any."""
     outputs: dict[str, list[LoggedModelOutput]] = defaultdict(list)
-    for run_id, model_id, step in rows:
+    for run_id, model_id, step in rows.model_outputs:
         outputs[run_id].append(LoggedModelOutput(model_id, step))
     return {run_id: RunOutputs(tuple(found)) for run_id, found in outputs.items()}

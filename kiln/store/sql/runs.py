@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Column, Connection, delete, func, insert, select, update
 
 from kiln.entities import LifecycleStage, Param, RunInfo, RunStatus, RunTag
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
@@ -40,7 +41,7 @@ _INFO_COLUMNS = (
 )
 
 
-def info_columns() -> tuple[object, ...]:
+def info_columns() -> tuple[Column[Any], ...]:
     """The columns ``run_info_from_row`` reads, in order."""
     return _INFO_COLUMNS
 

@@ -10,9 +10,9 @@ too long) or a plain :class:`~kiln.errors.KilnError`, without SQL text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -58,6 +58,7 @@ from kiln.store.sql.migrate import upgrade_engine
 from kiln.store.sql.model_history import append_logged_model
 from kiln.store.sql.promotion_rules import SqlPromotionRules
 from kiln.store.sql.registry_store import SqlRegistry
+from kiln.store.sql.run_dicts import load_run_dicts
 from kiln.validation import (
     MAX_BATCH_ENTITIES,
     MAX_BATCH_METRICS,
@@ -69,6 +70,7 @@ from kiln.validation import (
     validate_run_id,
     validate_tag,
 )
+from kiln.wire import JSONObject
 
 T = TypeVar("T")
 
@@ -245,17 +247,65 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
         page_token: str | None = None,
     ) -> PagedList[Run]:
         """A page of runs of these experiments matching ``filter_string``."""
+        return self._search_runs(
+            load_runs,
+            experiment_ids,
+            filter_string,
+            run_view_type,
+            max_results,
+            order_by,
+            page_token,
+        )
+
+    def search_runs_json(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_RUNS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[JSONObject]:
+        """:meth:`search_runs`, each run already in MLflow's JSON shape."""
+        return self._search_runs(
+            load_run_dicts,
+            experiment_ids,
+            filter_string,
+            run_view_type,
+            max_results,
+            order_by,
+            page_token,
+        )
+
+    def _search_runs(
+        self,
+        load: Callable[[Connection, Sequence[str], Sequence[Any]], list[T]],
+        experiment_ids: Sequence[str],
+        filter_string: str,
+        run_view_type: ViewType,
+        max_results: int,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+    ) -> PagedList[T]:
         validate_max_results(max_results, SEARCH_RUNS_MAX, "runs")
         ids = [int(validate_experiment_id(exp_id)) for exp_id in experiment_ids]
         view = ViewType.parse(run_view_type)
         offset = decode_page_token(page_token)
+        # The search reads the page's info rows along with the ids.
         stmt = select_run_ids(
-            ids, filter_string, view, order_by, offset, max_results + 1
+            ids,
+            filter_string,
+            view,
+            order_by,
+            offset,
+            max_results + 1,
+            columns=runs_sql.info_columns(),
         )
         with self._read() as connection:
-            run_ids = [str(found) for found in connection.execute(stmt).scalars()]
-            page = load_runs(connection, run_ids[:max_results])
-        return _page(page, offset, max_results, len(run_ids))
+            found = connection.execute(stmt).all()
+            infos = found[:max_results]
+            page = load(connection, [info[0] for info in infos], infos)
+        return _page(page, offset, max_results, len(found))
 
     # -- logging ------------------------------------------------------------
     def log_metric(self, run_id: str, metric: Metric) -> None:
