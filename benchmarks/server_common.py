@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,11 @@ class Timing:
 Seed = Callable[[str, Path, Sizes], dict[str, Any]]
 # Times one side: (server, sizes, facts from the seed, repeats) -> timings.
 Measure = Callable[[Server, Sizes, dict[str, Any], int], list[Timing]]
+# Times every side in turns: (servers, sizes, repeats, all by side) -> timings
+# by side.
+MeasureTogether = Callable[
+    [dict[str, Server], dict[str, Sizes], dict[str, int]], dict[str, list[Timing]]
+]
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,10 @@ class ServerBenchmark:
     seed: Seed | None = None
     targets: dict[str, float] = field(default_factory=dict)
     default_repeat: tuple[int, int] = (3, 2)
+    # When set (and ``seed`` is not), both servers run at once and this seeds
+    # and times them in turns, so load from the rest of a shared machine
+    # falls on both sides alike.
+    measure_together: MeasureTogether | None = None
 
 
 def free_port() -> int:
@@ -344,6 +353,29 @@ def _run_side(
             return bench.measure(server, sizes, facts, repeat), server
 
 
+def _run_together(
+    bench: ServerBenchmark,
+    sides: Sequence[str],
+    mlflow: str,
+    sizes: dict[str, Sizes],
+    repeats: dict[str, int],
+) -> dict[str, list[Timing]]:
+    """Start every side's server, each over a fresh folder, and time them
+    together with ``bench.measure_together`` (which seeds them itself)."""
+    if bench.measure_together is None or bench.seed is not None:
+        raise SystemExit(f"{bench.name} cannot time its sides together.")
+    with ExitStack() as stack:
+        servers: dict[str, Server] = {}
+        for side in sides:
+            prefix = f"bench-server-{side}-"
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix))
+            servers[side] = stack.enter_context(
+                running_server(side, Path(folder), mlflow)
+            )
+        wanted = {side: sizes[side] for side in sides}
+        return bench.measure_together(servers, wanted, repeats)
+
+
 def _mlflow_executable(args: argparse.Namespace) -> str:
     """The ``mlflow`` to start, as an absolute path ("" when none is given).
 
@@ -425,7 +457,12 @@ def main(bench: ServerBenchmark, script: str) -> None:
     mlflow = _mlflow_executable(args)
     sides: Sequence[str] = ("kiln", "mlflow") if mlflow else ("kiln",)
     results: dict[str, list[Timing]] = {}
-    for side in sides:
-        timings, _ = _run_side(bench, script, side, mlflow, sizes[side], repeats[side])
-        results[side] = timings
+    if bench.measure_together is not None:
+        results = _run_together(bench, sides, mlflow, sizes, repeats)
+    else:
+        for side in sides:
+            timings, _ = _run_side(
+                bench, script, side, mlflow, sizes[side], repeats[side]
+            )
+            results[side] = timings
     _report(bench, sizes, results)

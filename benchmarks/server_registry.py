@@ -4,7 +4,8 @@ Seeded (not timed) through each server's own REST API, with the same requests
 on both sides, from a few client threads: per model a run (whose artifact
 root holds the versions' sources), the registered model with a description
 and three tags, five versions with two tags each, some versions moved to
-Production, Staging or Archived, and one or two aliases. Timed after one
+Production, Staging or Archived, and one or two aliases. Both servers run
+at once and are timed in turns (see :func:`measure_together`), after one
 untimed warm-up per case, each measurement being ``searches`` searches in a
 row or one request for each of ``lookups`` models:
 
@@ -264,14 +265,14 @@ Request = Callable[[HttpClient, Layout], dict[str, Any]]
 Checker = Callable[[dict[str, Any], Layout], None]
 
 
-def _time_case(timing: Timing, repeat: int, action: Callable[[], Any]) -> Any:
-    """Time ``action`` ``repeat`` times after one warm-up; its last answer."""
-    answer = action()
-    for _ in range(repeat):
-        started = time.perf_counter()
-        answer = action()
-        timing.seconds.append(time.perf_counter() - started)
-    return answer
+@dataclass
+class Case:
+    """One timed case of one side: what a measurement does, and the check of
+    its last answer."""
+
+    timing: Timing
+    action: Callable[[], Any]
+    check: Callable[[Any], None]
 
 
 def _repeated(times: int, search: Callable[[], Any]) -> Callable[[], Any]:
@@ -286,19 +287,21 @@ def _repeated(times: int, search: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
-def _time_per_model(
+def _per_model(
     client: HttpClient,
     timing: Timing,
-    repeat: int,
     asked: list[Layout],
-    cases: tuple[Request, Checker],
-) -> None:
-    request, checker = cases
-    answers = _time_case(
-        timing, repeat, lambda: [request(client, layout) for layout in asked]
+    calls: tuple[Request, Checker],
+) -> Case:
+    request, checker = calls
+
+    def check_all(answers: list[dict[str, Any]]) -> None:
+        for answer, layout in zip(answers, asked, strict=True):
+            checker(answer, layout)
+
+    return Case(
+        timing, lambda: [request(client, layout) for layout in asked], check_all
     )
-    for answer, layout in zip(answers, asked, strict=True):
-        checker(answer, layout)
 
 
 ALL_MODELS = "registered-models/search, all in pages"
@@ -310,46 +313,84 @@ LATEST = "registered-models/get-latest-versions"
 CASES = (ALL_MODELS, MODELS_LIKE, BY_NAME, BY_TAG, ALIAS, LATEST)
 
 
+def _cases(client: HttpClient, sizes: Sizes) -> list[Case]:
+    """Every case of one side, in the order of CASES."""
+    models, lookups, searches = sizes["models"], sizes["lookups"], sizes["searches"]
+    layouts = [Layout(i) for i in range(models)]
+    liked = [layout for layout in layouts if layout.name.startswith("model-01")]
+    asked = _asked(models, lookups)
+    query = {"filter": TAG_FILTER, "max_results": PAGE}
+    path = f"{VERSIONS_PATH}/search"
+    return [
+        Case(
+            Timing(ALL_MODELS, "searches", searches),
+            _repeated(searches, lambda: _search_models(client, "")),
+            lambda found: _check_models(found, layouts),
+        ),
+        Case(
+            Timing(MODELS_LIKE, "searches", searches),
+            _repeated(searches, lambda: _search_models(client, NAME_LIKE)),
+            lambda found: _check_models(found, liked),
+        ),
+        _per_model(
+            client,
+            Timing(BY_NAME, "searches", lookups),
+            asked,
+            (_by_name, _check_by_name),
+        ),
+        Case(
+            Timing(BY_TAG, "searches", searches),
+            _repeated(
+                searches, lambda: _all_pages(client, path, query, "model_versions")
+            ),
+            lambda found: _check_versions(found, layouts),
+        ),
+        _per_model(
+            client, Timing(ALIAS, "lookups", lookups), asked, (_alias, _check_alias)
+        ),
+        _per_model(
+            client, Timing(LATEST, "lookups", lookups), asked, (_latest, _check_latest)
+        ),
+    ]
+
+
+def measure_together(
+    servers: dict[str, Server], sizes: dict[str, Sizes], repeats: dict[str, int]
+) -> dict[str, list[Timing]]:
+    """Seed every server, then time each case on every side in turns.
+
+    After one untimed warm-up per side, measurement ``r`` of a case runs on
+    each side one after the other, the first side changing every round, so
+    a burst of load from elsewhere on the machine hits both sides alike.
+    """
+    for side, server in servers.items():
+        seconds = seed_over_http(server, sizes[side]["models"])
+        print(f"  seeded {side} in {seconds:.1f} s", file=sys.stderr)
+    clients = {side: server.client() for side, server in servers.items()}
+    cases = {side: _cases(clients[side], sizes[side]) for side in servers}
+    order = list(servers)
+    for index in range(len(CASES)):
+        last = {side: cases[side][index].action() for side in order}
+        for round_ in range(max(repeats.values())):
+            for side in order if round_ % 2 == 0 else order[::-1]:
+                if round_ < repeats[side]:
+                    case = cases[side][index]
+                    started = time.perf_counter()
+                    last[side] = case.action()
+                    case.timing.seconds.append(time.perf_counter() - started)
+        for side in order:
+            cases[side][index].check(last[side])
+    for client in clients.values():
+        client.close()
+    return {side: [case.timing for case in cases[side]] for side in order}
+
+
 def measure(
     server: Server, sizes: Sizes, facts: dict[str, Any], repeat: int
 ) -> list[Timing]:
-    models, lookups, searches = sizes["models"], sizes["lookups"], sizes["searches"]
-    seconds = seed_over_http(server, models)
-    print(f"  seeded {server.side} in {seconds:.1f} s", file=sys.stderr)
-    layouts = [Layout(i) for i in range(models)]
-    asked = _asked(models, lookups)
-    client = server.client()
-    timings = [
-        Timing(ALL_MODELS, "searches", searches),
-        Timing(MODELS_LIKE, "searches", searches),
-        Timing(BY_NAME, "searches", lookups),
-        Timing(BY_TAG, "searches", searches),
-        Timing(ALIAS, "lookups", lookups),
-        Timing(LATEST, "lookups", lookups),
-    ]
-    every, like, by_name, by_tag, alias, latest = timings
-
-    found = _time_case(
-        every, repeat, _repeated(searches, lambda: _search_models(client, ""))
-    )
-    _check_models(found, layouts)
-    found = _time_case(
-        like, repeat, _repeated(searches, lambda: _search_models(client, NAME_LIKE))
-    )
-    _check_models(found, [x for x in layouts if x.name.startswith("model-01")])
-    _time_per_model(client, by_name, repeat, asked, (_by_name, _check_by_name))
-    query = {"filter": TAG_FILTER, "max_results": PAGE}
-    path = f"{VERSIONS_PATH}/search"
-    found = _time_case(
-        by_tag,
-        repeat,
-        _repeated(searches, lambda: _all_pages(client, path, query, "model_versions")),
-    )
-    _check_versions(found, layouts)
-    _time_per_model(client, alias, repeat, asked, (_alias, _check_alias))
-    _time_per_model(client, latest, repeat, asked, (_latest, _check_latest))
-    client.close()
-    return timings
+    """One side alone: the same cases as :func:`measure_together`."""
+    side = server.side
+    return measure_together({side: server}, {side: sizes}, {side: repeat})[side]
 
 
 BENCHMARK = ServerBenchmark(
@@ -362,6 +403,7 @@ BENCHMARK = ServerBenchmark(
     sizes={"models": 1_000, "lookups": 200, "searches": 10},
     quick_sizes={"models": 120, "lookups": 40, "searches": 3},
     targets={case: 5 for case in CASES},
+    measure_together=measure_together,
     default_repeat=(7, 5),
 )
 
