@@ -4,10 +4,11 @@ import re
 
 import pytest
 
-from kiln.entities import LifecycleStage, RunStatus, RunTag
+from kiln.entities import LifecycleStage, Param, RunStatus, RunTag
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.store.base import TrackingStore
 from kiln.store.sql.store import SqlStore
+from kiln.wire import dumps, run_to_dict
 
 NAME_RE = re.compile(r"^[a-z]+-[a-z]+-\d{1,3}$")
 
@@ -160,3 +161,25 @@ def test_tags_refused_on_deleted_run(store: SqlStore) -> None:
     with pytest.raises(InvalidParameterValue):
         store.delete_tag(run_id, "k")
     assert store.get_run(run_id).data.tags["k"] == "v"
+
+
+def test_create_run_answers_as_a_later_read_does(store: SqlStore) -> None:
+    # The run comes back as written, not read back: it must match a read,
+    # tag order included, as the server sends it on.
+    exp_id = store.create_experiment("exp")
+    tags = [RunTag(key, f"v-{key}") for key in ("b", "Z", "_x", "a.b", "A", "é")]
+    run = store.create_run(exp_id, "", None, tags, None)
+    read = store.get_run(run.info.run_id)
+    assert run == read
+    assert dumps(run_to_dict(run)) == dumps(run_to_dict(read))
+
+
+def test_log_batch_with_params_stored_before(store: SqlStore) -> None:
+    run_id = store.create_run("0", "u", None, [], None).info.run_id
+    store.log_batch(run_id, params=[Param("a", "1"), Param("b", "2")])
+    # Some keys again with their values, some new: all accepted.
+    store.log_batch(run_id, params=[Param("b", "2"), Param("c", "3")])
+    assert store.get_run(run_id).data.params == {"a": "1", "b": "2", "c": "3"}
+    with pytest.raises(InvalidParameterValue, match=r"'2'.*'9'"):
+        store.log_batch(run_id, params=[Param("d", "4"), Param("b", "9")])
+    assert store.get_run(run_id).data.params == {"a": "1", "b": "2", "c": "3"}

@@ -194,7 +194,15 @@ def experiment_stage(connection: Connection, experiment_id: str) -> str:
 
 def check_experiment_active(connection: Connection, experiment_id: str) -> None:
     """Raise unless the experiment exists and is active."""
-    stage = experiment_stage(connection, experiment_id)
+    raise_unless_experiment_active(
+        experiment_id, experiment_stage(connection, experiment_id)
+    )
+
+
+def raise_unless_experiment_active(experiment_id: str, stage: str | None) -> None:
+    """Raise for a missing (``stage`` None) or deleted experiment."""
+    if stage is None:
+        raise ResourceDoesNotExist(f"No experiment with id {experiment_id!r} exists.")
     if stage != LifecycleStage.ACTIVE:
         raise InvalidParameterValue(
             f"The experiment {experiment_id!r} must be in the 'active' state, "

@@ -1,23 +1,56 @@
 """Runs in SQL: create, update, soft-delete and restore; params and tags.
 
 Every function takes an open connection; the caller owns the transaction.
+Creating runs and logging params and tags are the busy paths: their SQL is
+compiled once per dialect and runs on the driver's cursor, since
+SQLAlchemy's work per statement costs more than the writes themselves.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, delete, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    String,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 
-from kiln.entities import LifecycleStage, Param, RunInfo, RunStatus, RunTag
+from kiln.entities import (
+    LifecycleStage,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+)
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.store.run_names import random_run_name
-from kiln.store.sql.experiments import check_experiment_active, get_experiment
-from kiln.store.sql.schema import params, runs, tags
-from kiln.store.sql.statements import insert_ignore, now_ms, upsert
+from kiln.store.sql.experiments import raise_unless_experiment_active
+from kiln.store.sql.schema import experiments, params, runs, tags
+from kiln.store.sql.statements import (
+    compile_positional,
+    compile_sql,
+    insert_ignore,
+    now_ms,
+    upsert,
+)
 from kiln.validation import (
+    validate_experiment_id,
     validate_key,
     validate_param,
     validate_run_id,
@@ -91,6 +124,91 @@ def _validate_run_request(
         validate_tag(tag)
 
 
+_RUN_COLUMNS = (
+    "run_id",
+    "experiment_id",
+    "run_name",
+    "user_id",
+    "status",
+    "start_time",
+    "artifact_uri",
+    "lifecycle_stage",
+)
+_KEY_VALUE = ("run_id", "key", "value")
+
+
+class _Statements:
+    """The busy paths' SQL for one dialect; inserts take tuples, in the
+    column order given above, and reads take dict parameters."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        name = dialect.name
+        self.experiment = compile_sql(
+            select(
+                experiments.c.lifecycle_stage, experiments.c.artifact_location
+            ).where(experiments.c.experiment_id == bindparam("experiment_id")),
+            dialect,
+        )
+        self.insert_run = compile_positional(
+            insert(runs), dialect, _RUN_COLUMNS, _RUN_COLUMNS
+        )
+        self.insert_tags = compile_positional(
+            insert(tags), dialect, _KEY_VALUE, _KEY_VALUE
+        )
+        self.upsert_tags = compile_positional(
+            upsert(name, tags, ("run_id", "key"), ("value",)),
+            dialect,
+            _KEY_VALUE,
+            _KEY_VALUE,
+        )
+        self.insert_params = compile_positional(
+            insert_ignore(name, params), dialect, _KEY_VALUE, _KEY_VALUE
+        )
+        self.rename = compile_sql(
+            update(runs)
+            .where(runs.c.run_id == bindparam("run_id"))
+            .values(run_name=bindparam("new_name")),
+            dialect,
+        )
+        self.run_stage = compile_sql(
+            select(runs.c.lifecycle_stage).where(runs.c.run_id == bindparam("run_id")),
+            dialect,
+        )
+        self.sqlite = name == "sqlite"
+        keys: Any
+        if self.sqlite:
+            # The keys travel as one JSON array rather than one parameter each.
+            keys = params.c.key.in_(
+                select(literal_column("value")).select_from(
+                    func.json_each(bindparam("keys"))
+                )
+            )
+        else:
+            keys = params.c.key == any_(bindparam("keys", type_=ARRAY(String)))
+        self.stored_params = compile_sql(
+            select(params.c.key, params.c.value).where(
+                params.c.run_id == bindparam("run_id"), keys
+            ),
+            dialect,
+        )
+
+
+_COMPILED: dict[str, _Statements] = {}
+
+
+def _statements(connection: Connection) -> _Statements:
+    dialect = connection.dialect
+    found = _COMPILED.get(dialect.name)
+    if found is None:
+        found = _COMPILED[dialect.name] = _Statements(dialect)
+    return found
+
+
+def _cursor(connection: Connection) -> Any:
+    """A cursor of the driver's connection, inside the caller's transaction."""
+    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def create_run(
     connection: Connection,
     experiment_id: str,
@@ -98,47 +216,56 @@ def create_run(
     start_time: int | None,
     run_tags: Sequence[RunTag],
     run_name: str | None,
-) -> RunInfo:
-    """Insert a RUNNING run and its tags (``mlflow.runName`` among them)."""
+) -> Run:
+    """Insert a RUNNING run and its tags (``mlflow.runName`` among them).
+
+    The run is returned as written, without reading it back: no metrics,
+    params or inputs yet, and its tags in key order.
+    """
     _validate_run_request(user_id, start_time, run_tags)
     name = _resolve_run_name(run_name, run_tags)
     validate_run_name(name)
-    check_experiment_active(connection, experiment_id)
-    experiment = get_experiment(connection, experiment_id)
-
-    run_id = uuid.uuid4().hex
-    info = RunInfo(
-        run_id=run_id,
-        experiment_id=experiment.experiment_id,
-        run_name=name,
-        user_id=user_id,
-        status=RunStatus.RUNNING,
-        start_time=now_ms() if start_time is None else start_time,
-        end_time=None,
-        artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
-        lifecycle_stage=LifecycleStage.ACTIVE,
-    )
-    connection.execute(
-        insert(runs).values(
+    validate_experiment_id(experiment_id)
+    sql = _statements(connection)
+    cursor = _cursor(connection)
+    try:
+        cursor.execute(sql.experiment, {"experiment_id": int(experiment_id)})
+        found = cursor.fetchone()
+        raise_unless_experiment_active(experiment_id, found and found[0])
+        run_id = uuid.uuid4().hex
+        info = RunInfo(
             run_id=run_id,
-            experiment_id=int(info.experiment_id),
+            experiment_id=str(int(experiment_id)),
             run_name=name,
             user_id=user_id,
-            status=info.status,
-            start_time=info.start_time,
+            status=RunStatus.RUNNING,
+            start_time=now_ms() if start_time is None else start_time,
             end_time=None,
-            artifact_uri=info.artifact_uri,
-            lifecycle_stage=info.lifecycle_stage,
-            deleted_time=None,
+            artifact_uri=f"{found[1].rstrip('/')}/{run_id}/artifacts",
+            lifecycle_stage=LifecycleStage.ACTIVE,
         )
-    )
-    values = {tag.key: tag.value for tag in run_tags}
-    values[RUN_NAME_TAG] = name
-    connection.execute(
-        insert(tags),
-        [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
-    )
-    return info
+        cursor.execute(
+            sql.insert_run,
+            (
+                run_id,
+                int(experiment_id),
+                name,
+                user_id,
+                info.status,
+                info.start_time,
+                info.artifact_uri,
+                info.lifecycle_stage,
+            ),
+        )
+        values = {tag.key: tag.value for tag in run_tags}
+        values[RUN_NAME_TAG] = name
+        cursor.executemany(
+            sql.insert_tags, [(run_id, *item) for item in values.items()]
+        )
+    finally:
+        cursor.close()
+    # Code-point order, as SQLite (and PostgreSQL's C collation) sort keys.
+    return Run(info=info, data=RunData(tags=dict(sorted(values.items()))))
 
 
 def get_run_info(connection: Connection, run_id: str) -> RunInfo:
@@ -155,10 +282,13 @@ def get_run_info(connection: Connection, run_id: str) -> RunInfo:
 def check_run_active(connection: Connection, run_id: str) -> None:
     """Raise unless the run exists and is active (not deleted)."""
     validate_run_id(run_id)
-    stage = connection.execute(
-        select(runs.c.lifecycle_stage).where(runs.c.run_id == run_id)
-    ).scalar()
-    raise_unless_active(run_id, stage)
+    cursor = _cursor(connection)
+    try:
+        cursor.execute(_statements(connection).run_stage, {"run_id": run_id})
+        found = cursor.fetchone()
+    finally:
+        cursor.close()
+    raise_unless_active(run_id, None if found is None else found[0])
 
 
 def raise_unless_active(run_id: str, stage: str | None) -> None:
@@ -238,16 +368,19 @@ def set_tags(connection: Connection, run_id: str, run_tags: Sequence[RunTag]) ->
 
 
 def _write_tags(connection: Connection, run_id: str, values: dict[str, str]) -> None:
-    connection.execute(
-        upsert(connection.dialect.name, tags, ("run_id", "key"), ("value",)),
-        [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()],
-    )
+    sql = _statements(connection)
     new_name = values.get(RUN_NAME_TAG)
     if new_name:
         validate_run_name(new_name)
-        connection.execute(
-            update(runs).where(runs.c.run_id == run_id).values(run_name=new_name)
+    cursor = _cursor(connection)
+    try:
+        cursor.executemany(
+            sql.upsert_tags, [(run_id, *item) for item in values.items()]
         )
+        if new_name:
+            cursor.execute(sql.rename, {"run_id": run_id, "new_name": new_name})
+    finally:
+        cursor.close()
 
 
 def delete_tag(connection: Connection, run_id: str, key: str) -> None:
@@ -269,16 +402,21 @@ def log_params(connection: Connection, run_id: str, items: Sequence[Param]) -> N
     if not items:
         return
     wanted = {param.key: param.value for param in items}
-    connection.execute(
-        insert_ignore(connection.dialect.name, params),
-        [{"run_id": run_id, "key": k, "value": v} for k, v in wanted.items()],
-    )
-    keys = list(wanted)
-    stored = connection.execute(
-        select(params.c.key, params.c.value).where(
-            params.c.run_id == run_id, params.c.key.in_(keys)
+    sql = _statements(connection)
+    cursor = _cursor(connection)
+    try:
+        rows = [(run_id, *item) for item in wanted.items()]
+        cursor.executemany(sql.insert_params, rows)
+        if cursor.rowcount == len(rows):
+            return  # every key was new
+        keys = list(wanted)
+        cursor.execute(
+            sql.stored_params,
+            {"run_id": run_id, "keys": json.dumps(keys) if sql.sqlite else keys},
         )
-    )
+        stored = cursor.fetchall()
+    finally:
+        cursor.close()
     for key, value in stored:
         if value != wanted[key]:
             raise InvalidParameterValue(

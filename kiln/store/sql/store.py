@@ -204,10 +204,9 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
         """Create a RUNNING run; a readable random name is chosen when none is given."""
         validate_experiment_id(experiment_id)
         with self._write() as connection:
-            info = runs_sql.create_run(
+            return runs_sql.create_run(
                 connection, experiment_id, user_id, start_time, tags, run_name
             )
-            return load_runs(connection, [info.run_id])[0]
 
     def get_run(self, run_id: str) -> Run:
         validate_run_id(run_id)
