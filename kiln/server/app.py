@@ -85,6 +85,8 @@ def create_app(
     ``inline_quick_calls`` runs quick endpoints' store calls on the event
     loop rather than in a worker thread; only worth it when the store answers
     them locally (SQLite), as a slow call would hold up every other request.
+    A write that would wait for the database's write lock, held by another
+    connection, moves to a worker thread instead.
     Raises :class:`~kiln.errors.NotImplementedFeature` for a destination
     scheme that is not supported yet.
     """

@@ -8,6 +8,9 @@ string for GET, the JSON body otherwise), runs the handler in a worker thread
 answer. A ``quick`` endpoint touches a few rows by key; over a local database
 its handler runs on the event loop instead, because handing a call of a few
 hundred microseconds to a thread and back costs about as much as the call.
+Such a call never waits on the event loop for the database's write lock:
+when another connection holds it, the call goes to a worker thread (see
+:mod:`kiln.store.lock_wait`).
 Every endpoint is mounted under ``/api/<major>.0`` and mirrored under
 ``/ajax-api/<major>.0``, as MLflow's UI expects.
 """
@@ -29,6 +32,7 @@ from kiln.server.responses import (
     error_response,
     json_response,
 )
+from kiln.store.lock_wait import WriteLockBusy, bounded_lock_wait
 from kiln.wire.encoding import JSONObject, parse_body
 from kiln.wire.message import Message
 
@@ -48,6 +52,10 @@ __all__ = [
 # MLflow caps a log-batch request at 1,000,000 bytes; a little slack covers
 # the JSON around it.
 MAX_JSON_BODY = 1024 * 1024
+# How long a call on the event loop may wait for the database's write lock
+# before it moves to a worker thread. Handing a call to a thread costs less
+# than SQLite's shortest sleep between two tries for the lock (1 ms).
+INLINE_LOCK_WAIT_MS = 0
 API_PREFIXES = ("/api", "/ajax-api")
 
 Handler = Callable[["ServerContext", Message], JSONObject | None]
@@ -118,7 +126,7 @@ def _serve(
             message = await _read_message(request, limit)
             asked = context.for_request(request.headers.get("authorization"))
             if inline:
-                result = handler(asked, message)
+                result = await _run_inline(handler, asked, message)
             else:
                 result = await run_in_threadpool(handler, asked, message)
         except Exception as exc:
@@ -127,6 +135,23 @@ def _serve(
 
     serve.__name__ = handler.__name__
     return serve
+
+
+async def _run_inline(
+    handler: Handler, context: ServerContext, message: Message
+) -> JSONObject | None:
+    """Run ``handler`` on the event loop unless it would wait for a lock.
+
+    Its write may take the database's write lock only if the lock is free
+    right away; when another connection holds it, nothing was written and
+    the call runs again in a worker thread, which waits as long as needed
+    while the event loop serves other requests.
+    """
+    try:
+        with bounded_lock_wait(INLINE_LOCK_WAIT_MS):
+            return handler(context, message)
+    except WriteLockBusy:
+        return await run_in_threadpool(handler, context, message)
 
 
 def routes_for(

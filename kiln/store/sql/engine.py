@@ -11,7 +11,7 @@ import logging
 import os
 import sqlite3
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,16 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from kiln.errors import InvalidParameterValue, KilnError, StorageUnavailable
+from kiln.store.lock_wait import WriteLockBusy, lock_wait_allowed, note_lock_taken
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# The busy timeout each open SQLite connection has, by the connection's id().
+# An id is reused only once its connection is gone, and every new connection
+# passes through the connect hook, which records its timeout here.
+_busy_timeouts: dict[int, int] = {}
 
 # Execution option marking a connection that will write; on SQLite its
 # transaction starts with BEGIN IMMEDIATE (see _begin_sqlite).
@@ -129,6 +135,7 @@ def _configure_sqlite_connection(
     # The busy timeout comes first so the following pragmas wait for a lock
     # held by another process instead of failing at once.
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    _busy_timeouts[id(dbapi_connection)] = SQLITE_BUSY_TIMEOUT_MS
     # WAL lets readers run while one writer commits.
     cursor.execute("PRAGMA journal_mode = WAL")
     # NORMAL syncs the WAL at checkpoints rather than at every commit: a
@@ -155,10 +162,58 @@ def _begin_sqlite(connection: Connection) -> None:
     # A writer takes the write lock when it begins, so the busy timeout
     # applies; a deferred transaction that reads first and writes later
     # fails at once with SQLITE_BUSY when another process wrote meanwhile.
+    dbapi_connection = connection.connection.dbapi_connection
     if connection.get_execution_options().get(WRITE_OPTION):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_immediate(dbapi_connection, connection.exec_driver_sql)
     else:
+        _use_busy_timeout(
+            dbapi_connection, connection.exec_driver_sql, SQLITE_BUSY_TIMEOUT_MS
+        )
         connection.exec_driver_sql("BEGIN")
+
+
+def begin_immediate(dbapi_connection: object, execute: Callable[[str], object]) -> None:
+    """Begin a write transaction on the SQLite ``dbapi_connection`` through
+    ``execute`` (its cursor's, or its SQLAlchemy connection's), taking the
+    write lock at once.
+
+    The lock is waited for up to the busy timeout, or only as long as
+    :func:`kiln.store.lock_wait.lock_wait_allowed` allows, in which case a
+    lock still taken raises :class:`~kiln.store.lock_wait.WriteLockBusy`.
+    """
+    wait_ms = lock_wait_allowed()
+    if wait_ms is None:
+        _use_busy_timeout(dbapi_connection, execute, SQLITE_BUSY_TIMEOUT_MS)
+        execute("BEGIN IMMEDIATE")
+        return
+    _use_busy_timeout(dbapi_connection, execute, wait_ms)
+    try:
+        execute("BEGIN IMMEDIATE")
+    except (sqlite3.OperationalError, sa_exc.OperationalError) as error:
+        if _is_busy(getattr(error, "orig", error)):
+            raise WriteLockBusy(
+                f"The database's write lock stayed taken for {wait_ms} ms."
+            ) from None
+        raise
+    note_lock_taken()
+
+
+def _use_busy_timeout(
+    dbapi_connection: object, execute: Callable[[str], object], timeout_ms: int
+) -> None:
+    # Set only when it changes: a connection serving one kind of call (the
+    # event loop's bounded ones, say) keeps its timeout without a PRAGMA.
+    key = id(dbapi_connection)
+    if _busy_timeouts.get(key) != timeout_ms:
+        execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+        _busy_timeouts[key] = timeout_ms
+
+
+def _is_busy(error: BaseException) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return bool(code & 0xFF == sqlite3.SQLITE_BUSY)
+    return "database is locked" in str(error)
 
 
 def _message_of(error: BaseException) -> str:

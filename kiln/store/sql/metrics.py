@@ -37,7 +37,9 @@ from kiln.store.base import (
     METRIC_HISTORY_BULK_MAX_RESULTS,
     METRIC_HISTORY_BULK_MAX_RUNS,
 )
+from kiln.store.lock_wait import WriteLockBusy
 from kiln.store.sql.connections import HotConnections
+from kiln.store.sql.engine import begin_immediate
 from kiln.store.sql.runs import raise_unless_active
 from kiln.store.sql.schema import metrics
 from kiln.store.sql.statements import (
@@ -363,7 +365,12 @@ class MetricLog:
         failed = True
         try:
             if self._sql.begin is not None:
-                cursor.execute(self._sql.begin)
+                try:
+                    begin_immediate(cursor.connection, cursor.execute)
+                except WriteLockBusy:
+                    # Nothing began: the connection is kept for the next call.
+                    failed = False
+                    raise
             work(cursor)
             connection.commit()
             failed = False
