@@ -111,6 +111,22 @@ tags = Table(
     sqlite_with_rowid=False,
 )
 
+# A compact integer key per run, made when the run logs its first metric
+# point. ``metrics`` holds many rows per run: keyed by this number instead of
+# the 32-character run id, each row is about half as long, so a batch of
+# points writes fewer pages and compares shorter keys. Deleting the run
+# deletes its key, and with it the run's points. AUTOINCREMENT on SQLite: a
+# key is never handed out twice.
+run_keys = Table(
+    "run_keys",
+    metadata,
+    Column("run_key", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False),
+    UniqueConstraint("run_id", name="uq_run_keys_run_id"),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
+    sqlite_autoincrement=True,
+)
+
 # Every point of every metric. NaN is stored as value 0 with is_nan set,
 # because SQLite turns a NaN REAL into NULL; infinities are stored as they are.
 # The primary key makes an identical point sent twice land once. On SQLite
@@ -119,7 +135,7 @@ tags = Table(
 metrics = Table(
     "metrics",
     metadata,
-    Column("run_id", String(32), nullable=False),
+    Column("run_key", Integer, nullable=False),
     Column("key", String(250), nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
@@ -129,9 +145,9 @@ metrics = Table(
     Column("dataset_name", String(500)),
     Column("dataset_digest", String(36)),
     PrimaryKeyConstraint(
-        "run_id", "key", "step", "timestamp", "value", "is_nan", name="pk_metrics"
+        "run_key", "key", "step", "timestamp", "value", "is_nan", name="pk_metrics"
     ),
-    ForeignKeyConstraint(["run_id"], ["runs.run_id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(["run_key"], ["run_keys.run_key"], ondelete="CASCADE"),
     sqlite_with_rowid=False,
 )
 

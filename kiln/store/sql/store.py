@@ -340,6 +340,13 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
     ) -> None:
         """Log everything in one transaction: all of it is stored, or none."""
         validate_run_id(run_id)
+        if not params and not tags:
+            rows = self._metrics.plain_rows(metrics)
+            if rows is not None:
+                # The common batch, checked and turned into rows in one pass.
+                with translated_errors(self._uri):
+                    self._metrics.log_rows(run_id, rows)
+                return
         self._validate_batch(metrics, params, tags)
         for_models = [m for m in metrics if m.model_id is not None]
         if not params and not tags and not for_models:
@@ -399,6 +406,34 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
     ) -> PagedList[Metric]:
         """Every point of one metric ordered by step then timestamp; all when
         ``max_results`` is None."""
+        return self._metric_history(
+            self._metrics.read_history, run_id, metric_key, max_results, page_token
+        )
+
+    def get_metric_history_json(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[JSONObject]:
+        """:meth:`get_metric_history`, each point in MLflow's JSON shape."""
+        return self._metric_history(
+            self._metrics.read_history_json,
+            run_id,
+            metric_key,
+            max_results,
+            page_token,
+        )
+
+    def _metric_history(
+        self,
+        read: Callable[[Connection, str, str, int, int | None], list[T]],
+        run_id: str,
+        metric_key: str,
+        max_results: int | None,
+        page_token: str | None,
+    ) -> PagedList[T]:
         validate_key(metric_key)
         if max_results is not None:
             validate_max_results(max_results, _HISTORY_PAGE_MAX, "metric history")
@@ -407,9 +442,7 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
         validate_run_id(run_id)
         # As in MLflow, an unknown run has an empty history rather than none.
         with self._read() as connection:
-            points = self._metrics.read_history(
-                connection, run_id, metric_key, offset, limit
-            )
+            points = read(connection, run_id, metric_key, offset, limit)
         if max_results is None:
             return PagedList(points)
         return _page(points[:max_results], offset, max_results, len(points))
