@@ -263,45 +263,44 @@ def _asked(models: int, lookups: int) -> list[Layout]:
 
 Request = Callable[[HttpClient, Layout], dict[str, Any]]
 Checker = Callable[[dict[str, Any], Layout], None]
+Action = Callable[[HttpClient], Any]
 
 
 @dataclass
 class Case:
-    """One timed case of one side: what a measurement does, and the check of
-    its last answer."""
+    """One timed case of one side: what a measurement does over a client,
+    and the check of its last answer."""
 
     timing: Timing
-    action: Callable[[], Any]
+    action: Action
     check: Callable[[Any], None]
 
 
-def _repeated(times: int, search: Callable[[], Any]) -> Callable[[], Any]:
+def _repeated(times: int, search: Action) -> Action:
     """``search`` run ``times`` in a row, answering its last answer: a
     measurement long enough that a scheduling hiccup barely moves it."""
 
-    def run() -> Any:
+    def run(client: HttpClient) -> Any:
         for _ in range(times - 1):
-            search()
-        return search()
+            search(client)
+        return search(client)
 
     return run
 
 
 def _per_model(
-    client: HttpClient,
-    timing: Timing,
-    asked: list[Layout],
-    calls: tuple[Request, Checker],
+    timing: Timing, asked: list[Layout], calls: tuple[Request, Checker]
 ) -> Case:
     request, checker = calls
+
+    def run(client: HttpClient) -> list[dict[str, Any]]:
+        return [request(client, layout) for layout in asked]
 
     def check_all(answers: list[dict[str, Any]]) -> None:
         for answer, layout in zip(answers, asked, strict=True):
             checker(answer, layout)
 
-    return Case(
-        timing, lambda: [request(client, layout) for layout in asked], check_all
-    )
+    return Case(timing, run, check_all)
 
 
 ALL_MODELS = "registered-models/search, all in pages"
@@ -313,7 +312,7 @@ LATEST = "registered-models/get-latest-versions"
 CASES = (ALL_MODELS, MODELS_LIKE, BY_NAME, BY_TAG, ALIAS, LATEST)
 
 
-def _cases(client: HttpClient, sizes: Sizes) -> list[Case]:
+def _cases(sizes: Sizes) -> list[Case]:
     """Every case of one side, in the order of CASES."""
     models, lookups, searches = sizes["models"], sizes["lookups"], sizes["searches"]
     layouts = [Layout(i) for i in range(models)]
@@ -324,34 +323,44 @@ def _cases(client: HttpClient, sizes: Sizes) -> list[Case]:
     return [
         Case(
             Timing(ALL_MODELS, "searches", searches),
-            _repeated(searches, lambda: _search_models(client, "")),
+            _repeated(searches, lambda client: _search_models(client, "")),
             lambda found: _check_models(found, layouts),
         ),
         Case(
             Timing(MODELS_LIKE, "searches", searches),
-            _repeated(searches, lambda: _search_models(client, NAME_LIKE)),
+            _repeated(searches, lambda client: _search_models(client, NAME_LIKE)),
             lambda found: _check_models(found, liked),
         ),
         _per_model(
-            client,
-            Timing(BY_NAME, "searches", lookups),
-            asked,
-            (_by_name, _check_by_name),
+            Timing(BY_NAME, "searches", lookups), asked, (_by_name, _check_by_name)
         ),
         Case(
             Timing(BY_TAG, "searches", searches),
             _repeated(
-                searches, lambda: _all_pages(client, path, query, "model_versions")
+                searches,
+                lambda client: _all_pages(client, path, query, "model_versions"),
             ),
             lambda found: _check_versions(found, layouts),
         ),
-        _per_model(
-            client, Timing(ALIAS, "lookups", lookups), asked, (_alias, _check_alias)
-        ),
-        _per_model(
-            client, Timing(LATEST, "lookups", lookups), asked, (_latest, _check_latest)
-        ),
+        _per_model(Timing(ALIAS, "lookups", lookups), asked, (_alias, _check_alias)),
+        _per_model(Timing(LATEST, "lookups", lookups), asked, (_latest, _check_latest)),
     ]
+
+
+def _run(server: Server, case: Case, timed: bool) -> Any:
+    """One measurement of ``case`` over a new connection, opened before the
+    clock starts: a connection left idle while the other side was timed may
+    have been closed by its server."""
+    client = server.client()
+    client.connection.connect()
+    try:
+        started = time.perf_counter()
+        answer = case.action(client)
+        if timed:
+            case.timing.seconds.append(time.perf_counter() - started)
+        return answer
+    finally:
+        client.close()
 
 
 def measure_together(
@@ -366,22 +375,16 @@ def measure_together(
     for side, server in servers.items():
         seconds = seed_over_http(server, sizes[side]["models"])
         print(f"  seeded {side} in {seconds:.1f} s", file=sys.stderr)
-    clients = {side: server.client() for side, server in servers.items()}
-    cases = {side: _cases(clients[side], sizes[side]) for side in servers}
+    cases = {side: _cases(sizes[side]) for side in servers}
     order = list(servers)
     for index in range(len(CASES)):
-        last = {side: cases[side][index].action() for side in order}
+        last = {side: _run(servers[side], cases[side][index], False) for side in order}
         for round_ in range(max(repeats.values())):
             for side in order if round_ % 2 == 0 else order[::-1]:
                 if round_ < repeats[side]:
-                    case = cases[side][index]
-                    started = time.perf_counter()
-                    last[side] = case.action()
-                    case.timing.seconds.append(time.perf_counter() - started)
+                    last[side] = _run(servers[side], cases[side][index], True)
         for side in order:
             cases[side][index].check(last[side])
-    for client in clients.values():
-        client.close()
     return {side: [case.timing for case in cases[side]] for side in order}
 
 
