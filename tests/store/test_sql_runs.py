@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import threading
+from pathlib import Path
 
 import pytest
 
 from kiln.entities import LifecycleStage, Param, RunStatus, RunTag
 from kiln.errors import InvalidParameterValue, ResourceDoesNotExist
 from kiln.store.base import TrackingStore
+from kiln.store.lock_wait import WriteLockBusy, bounded_lock_wait
 from kiln.store.sql.store import SqlStore
 from kiln.wire import dumps, run_to_dict
 
@@ -183,3 +187,26 @@ def test_log_batch_with_params_stored_before(store: SqlStore) -> None:
     with pytest.raises(InvalidParameterValue, match=r"'2'.*'9'"):
         store.log_batch(run_id, params=[Param("d", "4"), Param("b", "9")])
     assert store.get_run(run_id).data.params == {"a": "1", "b": "2", "c": "3"}
+
+
+def test_create_run_under_a_bounded_lock_wait(tmp_path: Path) -> None:
+    # Runs are created on a connection of their own: it must give up on a
+    # held write lock as the store's other writes do, write nothing, and
+    # wait as usual afterwards.
+    database = tmp_path / "kiln.db"
+    store = SqlStore(f"sqlite:///{database}", str(tmp_path / "artifacts"))
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with bounded_lock_wait(0), pytest.raises(WriteLockBusy):
+            store.create_run("0", "u", 1, [RunTag("k", "v")], "held")
+        release = threading.Timer(0.3, holder.execute, ("ROLLBACK",))
+        release.start()
+        created = store.create_run("0", "u", 2, [], "waited")
+        release.join()
+        names = [run.info.run_name for run in store.search_runs(["0"])]
+        assert names == ["waited"]
+        assert store.get_run(created.info.run_id) == created
+    finally:
+        holder.close()
+        store.close()

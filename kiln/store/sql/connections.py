@@ -1,10 +1,11 @@
-"""DBAPI connections held per thread for the metric-logging hot path.
+"""DBAPI connections held per thread for the store's busiest writes.
 
 Checking a connection out of SQLAlchemy's pool and back in costs about as
 much as writing a metric point to SQLite. A training loop logs from one or
 two threads, so each thread keeps one connection of its own instead; the
 connection is detached from the pool, dropped after any error (the next call
-opens a fresh one) and never crosses a ``fork``.
+opens a fresh one) and never crosses a ``fork``. :meth:`HotConnections.transaction`
+runs one write transaction on it, for metric logging and run creation alike.
 
 Only file-backed SQLite uses this. PostgreSQL connections are a server
 resource better shared through the pool, and an in-memory SQLite database
@@ -16,12 +17,15 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
-from kiln.store.sql.engine import is_memory_sqlite
+from kiln.store.lock_wait import WriteLockBusy
+from kiln.store.sql.engine import begin_immediate, is_memory_sqlite
 
 
 class _Held:
@@ -46,9 +50,8 @@ class HotConnections:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self.per_thread = engine.dialect.name == "sqlite" and not is_memory_sqlite(
-            engine.url
-        )
+        self._sqlite = engine.dialect.name == "sqlite"
+        self.per_thread = self._sqlite and not is_memory_sqlite(engine.url)
         self._local = threading.local()
         self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._lock = threading.Lock()
@@ -73,6 +76,35 @@ class HotConnections:
             self._local.held = None
             if held is not None:
                 held.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A cursor in one write transaction, committed when the block ends
+        and rolled back when it raises.
+
+        On SQLite the transaction takes the write lock when it begins (see
+        :func:`~kiln.store.sql.engine.begin_immediate`).
+        """
+        connection, cursor = self.acquire()
+        failed = True
+        try:
+            if self._sqlite:
+                try:
+                    begin_immediate(cursor.connection, cursor.execute)
+                except WriteLockBusy:
+                    # Nothing began: the connection is kept for the next call.
+                    failed = False
+                    raise
+            yield cursor
+            connection.commit()
+            failed = False
+        finally:
+            try:
+                if failed:
+                    connection.rollback()
+            finally:
+                # A connection whose rollback failed is dropped, not reused.
+                self.release(connection, failed)
 
     def close_all(self) -> None:
         """Close every thread's connection (for ``SqlStore.close``)."""

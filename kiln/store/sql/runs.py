@@ -197,7 +197,10 @@ _COMPILED: dict[str, _Statements] = {}
 
 
 def _statements(connection: Connection) -> _Statements:
-    dialect = connection.dialect
+    return _statements_for(connection.dialect)
+
+
+def _statements_for(dialect: Dialect) -> _Statements:
     found = _COMPILED.get(dialect.name)
     if found is None:
         found = _COMPILED[dialect.name] = _Statements(dialect)
@@ -210,14 +213,16 @@ def _cursor(connection: Connection) -> Any:
 
 
 def create_run(
-    connection: Connection,
+    cursor: Any,
+    dialect: Dialect,
     experiment_id: str,
     user_id: str,
     start_time: int | None,
     run_tags: Sequence[RunTag],
     run_name: str | None,
 ) -> Run:
-    """Insert a RUNNING run and its tags (``mlflow.runName`` among them).
+    """Insert a RUNNING run and its tags (``mlflow.runName`` among them)
+    through ``cursor``, a driver cursor in a write transaction.
 
     The run is returned as written, without reading it back: no metrics,
     params or inputs yet, and its tags in key order.
@@ -226,44 +231,38 @@ def create_run(
     name = _resolve_run_name(run_name, run_tags)
     validate_run_name(name)
     validate_experiment_id(experiment_id)
-    sql = _statements(connection)
-    cursor = _cursor(connection)
-    try:
-        cursor.execute(sql.experiment, {"experiment_id": int(experiment_id)})
-        found = cursor.fetchone()
-        raise_unless_experiment_active(experiment_id, found and found[0])
-        run_id = uuid.uuid4().hex
-        info = RunInfo(
-            run_id=run_id,
-            experiment_id=str(int(experiment_id)),
-            run_name=name,
-            user_id=user_id,
-            status=RunStatus.RUNNING,
-            start_time=now_ms() if start_time is None else start_time,
-            end_time=None,
-            artifact_uri=f"{found[1].rstrip('/')}/{run_id}/artifacts",
-            lifecycle_stage=LifecycleStage.ACTIVE,
-        )
-        cursor.execute(
-            sql.insert_run,
-            (
-                run_id,
-                int(experiment_id),
-                name,
-                user_id,
-                info.status,
-                info.start_time,
-                info.artifact_uri,
-                info.lifecycle_stage,
-            ),
-        )
-        values = {tag.key: tag.value for tag in run_tags}
-        values[RUN_NAME_TAG] = name
-        cursor.executemany(
-            sql.insert_tags, [(run_id, *item) for item in values.items()]
-        )
-    finally:
-        cursor.close()
+    sql = _statements_for(dialect)
+    cursor.execute(sql.experiment, {"experiment_id": int(experiment_id)})
+    found = cursor.fetchone()
+    raise_unless_experiment_active(experiment_id, found and found[0])
+    run_id = uuid.uuid4().hex
+    info = RunInfo(
+        run_id=run_id,
+        experiment_id=str(int(experiment_id)),
+        run_name=name,
+        user_id=user_id,
+        status=RunStatus.RUNNING,
+        start_time=now_ms() if start_time is None else start_time,
+        end_time=None,
+        artifact_uri=f"{found[1].rstrip('/')}/{run_id}/artifacts",
+        lifecycle_stage=LifecycleStage.ACTIVE,
+    )
+    cursor.execute(
+        sql.insert_run,
+        (
+            run_id,
+            int(experiment_id),
+            name,
+            user_id,
+            info.status,
+            info.start_time,
+            info.artifact_uri,
+            info.lifecycle_stage,
+        ),
+    )
+    values = {tag.key: tag.value for tag in run_tags}
+    values[RUN_NAME_TAG] = name
+    cursor.executemany(sql.insert_tags, [(run_id, *item) for item in values.items()])
     # Code-point order, as SQLite (and PostgreSQL's C collation) sort keys.
     return Run(info=info, data=RunData(tags=dict(sorted(values.items()))))
 

@@ -51,6 +51,7 @@ from kiln.store.sql import experiments as exp_sql
 from kiln.store.sql import inputs as inputs_sql
 from kiln.store.sql import logged_models as models_sql
 from kiln.store.sql import runs as runs_sql
+from kiln.store.sql.connections import HotConnections
 from kiln.store.sql.engine import WRITE_OPTION, create_db_engine, translated_errors
 from kiln.store.sql.loading import load_runs
 from kiln.store.sql.metrics import MetricLog
@@ -106,6 +107,9 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
                 with self._write() as connection:
                     exp_sql.ensure_default_experiment(connection, self._artifact_root)
                 self._metrics = MetricLog(self._engine)
+                # Runs are created on a connection held per thread, as
+                # metrics are logged: the pool's checkout costs more.
+                self._hot = HotConnections(self._engine)
         except BaseException:
             self._engine.dispose()
             raise
@@ -113,6 +117,7 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
     def close(self) -> None:
         """Release the store's database connections."""
         self._metrics.close()
+        self._hot.close_all()
         self._engine.dispose()
 
     @contextmanager
@@ -203,9 +208,15 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
     ) -> Run:
         """Create a RUNNING run; a readable random name is chosen when none is given."""
         validate_experiment_id(experiment_id)
-        with self._write() as connection:
+        with translated_errors(self._uri), self._hot.transaction() as cursor:
             return runs_sql.create_run(
-                connection, experiment_id, user_id, start_time, tags, run_name
+                cursor,
+                self._engine.dialect,
+                experiment_id,
+                user_id,
+                start_time,
+                tags,
+                run_name,
             )
 
     def get_run(self, run_id: str) -> Run:
