@@ -24,12 +24,9 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Table,
-    Text,
     and_,
     any_,
     bindparam,
-    cast,
     func,
     literal_column,
     select,
@@ -65,9 +62,6 @@ VersionKey = tuple[str, int]
 # For each model, its (alias, version) pairs sorted by alias.
 Aliases = Mapping[str, Sequence[tuple[str, int]]]
 
-# Up to this many distinct version numbers, the index is searched for each
-# (name, number) pair; beyond it, through each name's versions.
-_FEW_NUMBERS = 8
 _STAGE_ORDER = {stage: i for i, stage in enumerate(ModelVersionStage.ALL)}
 # The columns of a ModelVersion, in the order _versions unpacks them.
 _VERSION_COLUMNS = (
@@ -121,21 +115,30 @@ class _Statements:
             for in_stages in (False, True)
         }
         columns = [model_versions.c[name] for name in _VERSION_COLUMNS]
-        self.versions = {
-            few: compile_sql(
-                select(*columns).where(*self._has_key(model_versions, few)), dialect
+        keys = self._keys()
+        name_of, number_of = self._key_columns(keys)
+        self.versions = compile_sql(
+            select(*columns)
+            .select_from(keys)
+            .join(
+                model_versions,
+                and_(
+                    model_versions.c.name == name_of,
+                    model_versions.c.version == number_of,
+                ),
+            ),
+            dialect,
+        )
+        self.version_tags = compile_sql(
+            select(tags.name, tags.version, tags.key, tags.value)
+            .select_from(keys)
+            .join(
+                model_version_tags,
+                and_(tags.name == name_of, tags.version == number_of),
             )
-            for few in (False, True)
-        }
-        self.version_tags = {
-            few: compile_sql(
-                select(tags.name, tags.version, tags.key, tags.value)
-                .where(*self._has_key(model_version_tags, few))
-                .order_by(tags.key),
-                dialect,
-            )
-            for few in (False, True)
-        }
+            .order_by(tags.key),
+            dialect,
+        )
 
     def _within(
         self, column: ColumnElement[Any], name: str, type_: TypeEngine[Any]
@@ -149,19 +152,34 @@ class _Statements:
         found: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(type_)))
         return found
 
-    def _has_key(self, table: Table, few_numbers: bool) -> list[ColumnElement[bool]]:
-        # A row-value ``(name, version) IN (…)`` makes SQLite scan the whole
-        # table, so rows are found by name (and with few numbers, by name and
-        # number) through the index and kept when their key written as
-        # "<version>:<name>" (a number has no colon) is in the list.
-        as_text = cast(table.c.version, Text) + literal_column("':'") + table.c.name
-        found = [
-            self._within(table.c.name, "names", String()),
-            self._within(as_text, "keys", String()),
-        ]
-        if few_numbers:
-            found.append(self._within(table.c.version, "numbers", Integer()))
-        return found
+    def _keys(self) -> Any:
+        """The (name, version) keys bound as one list, as a table to join.
+
+        Joining it reads exactly the asked rows through the primary key's
+        index; a row-value ``(name, version) IN (…)`` would make SQLite scan
+        the whole table. SQLite reads a JSON array of ``[name, version]``
+        pairs, PostgreSQL two arrays side by side.
+        """
+        if self.sqlite:
+            return func.json_each(bindparam("pairs")).table_valued("value").alias("k")
+        return (
+            func.unnest(
+                bindparam("names", type_=ARRAY(String())),
+                bindparam("numbers", type_=ARRAY(Integer())),
+            )
+            .table_valued("name", "version")
+            .render_derived()
+            .alias("k")
+        )
+
+    def _key_columns(self, keys: Any) -> tuple[Any, Any]:
+        """The name and the version of each key of :meth:`_keys`."""
+        if self.sqlite:
+            return (
+                func.json_extract(keys.c.value, literal_column("'$[0]'")),
+                func.json_extract(keys.c.value, literal_column("'$[1]'")),
+            )
+        return keys.c.name, keys.c.version
 
     def _latest(self, in_stages: bool) -> Select[Any]:
         # The highest version of each (name, stage) is that stage's latest;
@@ -282,12 +300,12 @@ def load_model_versions(
     if not keys:
         return []
     sql = _statements(connection.dialect)
-    few, bound = _bind_keys(sql, keys)
+    bound = _bind_keys(sql, keys)
     with gc_paused():
         rows, tag_rows, alias_rows = _fetch(
             connection,
-            (sql.versions[few], bound),
-            (sql.version_tags[few], bound),
+            (sql.versions, bound),
+            (sql.version_tags, bound),
             (sql.aliases, bound),
         )
         loaded = _versions(rows, tag_rows, _aliases(alias_rows))
@@ -302,8 +320,8 @@ def _latest(
     if not rows:
         return found
     sql = _statements(connection.dialect)
-    few, bound = _bind_keys(sql, [(row[0], row[1]) for row in rows])
-    reads = [(sql.version_tags[few], bound)]
+    bound = _bind_keys(sql, [(row[0], row[1]) for row in rows])
+    reads = [(sql.version_tags, bound)]
     if aliases is None:
         reads.append((sql.aliases, bound))
     tag_rows, *alias_rows = _fetch(connection, *reads)
@@ -319,17 +337,17 @@ def _stage_rank(version: ModelVersion) -> int:
     return _STAGE_ORDER.get(version.current_stage, len(_STAGE_ORDER))
 
 
-def _bind_keys(
-    sql: _Statements, keys: Sequence[VersionKey]
-) -> tuple[bool, dict[str, object]]:
-    """Whether ``keys`` have few version numbers, and the parameters finding
-    them (``names`` also serves the aliases read)."""
-    numbers = sorted({number for _, number in keys})
-    names = sorted({name for name, _ in keys})
-    texts = [f"{number}:{name}" for name, number in keys]
-    if len(numbers) <= _FEW_NUMBERS:
-        return True, sql.bind(names=names, keys=texts, numbers=numbers)
-    return False, sql.bind(names=names, keys=texts)
+def _bind_keys(sql: _Statements, keys: Sequence[VersionKey]) -> dict[str, object]:
+    """The parameters finding ``keys``; ``names`` also serves the aliases read."""
+    if sql.sqlite:
+        return {
+            "pairs": json.dumps(keys),
+            "names": json.dumps(sorted({name for name, _ in keys})),
+        }
+    return {
+        "names": [name for name, _ in keys],
+        "numbers": [number for _, number in keys],
+    }
 
 
 def _aliases(rows: list[Any]) -> dict[str, list[tuple[str, int]]]:
