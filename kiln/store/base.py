@@ -283,6 +283,43 @@ class RunJsonSearch(Protocol):
 
 
 @runtime_checkable
+class MetricBatchJson(Protocol):
+    """A store that can log a batch of metric points given as JSON objects.
+
+    The server offers a ``runs/log-batch`` request's points to it first:
+    points in the common shape go from the parsed body to the database
+    without Metric objects in between.
+    """
+
+    def log_metrics_json(self, run_id: str, metrics: object) -> bool:
+        """Log ``metrics`` (the request's list of point objects) to the run
+        if every point has exactly ``key``, a float ``value``, and integer
+        ``timestamp`` and ``step``, all valid; True when done. False when any
+        point needs the full reading and checks: then nothing was done."""
+        ...
+
+
+@runtime_checkable
+class MetricHistoryJson(Protocol):
+    """A store that can answer a metric history in MLflow's JSON shape directly.
+
+    The server uses it when the store offers it: a long history's points go
+    from database rows to JSON objects without Metric objects in between.
+    """
+
+    def get_metric_history_json(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[dict[str, Any]]:
+        """``get_metric_history``, each point as MLflow's server writes it:
+        ``kiln.wire.metric_to_dict`` without the run id."""
+        ...
+
+
+@runtime_checkable
 class RegistryStore(Protocol):
     """Registered models, their versions, stages and aliases.
 

@@ -63,16 +63,19 @@ def metric_to_dict(metric: Metric) -> JSONObject:
     )
 
 
-def metric_from_dict(source: Mapping[str, object] | Message) -> Metric:
+def metric_from_dict(
+    source: Mapping[str, object] | Message, run_id: str | None = None
+) -> Metric:
     """Read a metric point; key, value and timestamp are required, step is 0
-    when absent."""
+    when absent. ``run_id`` stands in for a point that names no run (as in a
+    history, where the request named it)."""
     msg = as_message(source)
     return Metric(
         key=msg.string("key", required=True),
         value=msg.double("value", required=True),
         timestamp=msg.int64("timestamp", required=True),
         step=msg.int64("step") or 0,
-        run_id=msg.string("run_id"),
+        run_id=msg.string("run_id") or run_id,
         model_id=msg.string("model_id"),
         dataset_name=msg.string("dataset_name"),
         dataset_digest=msg.string("dataset_digest"),

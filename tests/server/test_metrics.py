@@ -133,3 +133,59 @@ def test_history_bulk_gives_full_histories_tagged_by_run(client: ApiClient) -> N
 
     pairs = [(m["run_id"], m["step"]) for m in response.json()["metrics"]]
     assert pairs == [(first, 0), (first, 1), (second, 0)]
+
+
+def _history(client: ApiClient, run_id: str, key: str) -> list[dict[str, object]]:
+    params = {"run_id": run_id, "metric_key": key}
+    points: list[dict[str, object]] = (
+        client.get(f"{API}/metrics/get-history", params=params)
+        .json()
+        .get("metrics", [])
+    )
+    return points
+
+
+def test_history_points_are_in_mlflow_shape_without_the_run_id(
+    client: ApiClient,
+) -> None:
+    run_id = create_run(client)
+    batch = [
+        {"key": "m", "value": "NaN", "timestamp": 1, "step": 0},
+        {"key": "m", "value": "Infinity", "timestamp": 2, "step": 1},
+        {"key": "m", "value": 0.25, "timestamp": 3, "step": 2, "model_id": "m-1"},
+    ]
+    body = {"run_id": run_id, "metrics": batch}
+    assert client.post(f"{API}/runs/log-batch", json=body).status_code == 200
+
+    assert _history(client, run_id, "m") == [
+        {"key": "m", "value": "NaN", "timestamp": 1, "step": 0},
+        {"key": "m", "value": "Infinity", "timestamp": 2, "step": 1},
+        {"key": "m", "value": 0.25, "timestamp": 3, "step": 2, "model_id": "m-1"},
+    ]
+
+
+def test_log_batch_of_plain_points_after_the_first_lands_whole(
+    client: ApiClient,
+) -> None:
+    run_id = create_run(client)
+    log_points(client, run_id, 3)
+    # Now the key is known: a batch of plain points goes straight from the
+    # request's JSON to the database; an identical point is stored once.
+    log_points(client, run_id, 5)
+    assert [p["step"] for p in _history(client, run_id, "m")] == [0, 1, 2, 3, 4]
+    run = client.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]
+    (latest,) = run["data"]["metrics"]
+    assert (latest["value"], latest["timestamp"], latest["step"]) == (4.0, 1004, 4)
+
+
+def test_log_batch_of_plain_points_to_a_deleted_run_is_refused(
+    client: ApiClient,
+) -> None:
+    run_id = create_run(client)
+    log_points(client, run_id, 1)
+    client.post(f"{API}/runs/delete", json={"run_id": run_id})
+    metrics = [{"key": "m", "value": 1.0, "timestamp": 5, "step": 5}]
+    response = client.post(
+        f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}
+    )
+    assert_error(response, 400, "INVALID_PARAMETER_VALUE")

@@ -8,6 +8,7 @@ from typing import cast
 from kiln.entities import Metric, ViewType
 from kiln.server.context import ServerContext
 from kiln.server.endpoints import MAX_JSON_BODY, Endpoint
+from kiln.server.routes.metrics import logged_as_json
 from kiln.store.base import SEARCH_RUNS_DEFAULT, RunJsonSearch
 from kiln.validation import MAX_DATASET_PROFILE_LENGTH, MAX_DATASET_SCHEMA_LENGTH
 from kiln.wire import (
@@ -117,8 +118,11 @@ def delete_tag(context: ServerContext, msg: Message) -> None:
 
 
 def log_batch(context: ServerContext, msg: Message) -> None:
+    run_id = read_run_id(msg)
+    if logged_as_json(context, run_id, msg):
+        return
     context.store.log_batch(
-        read_run_id(msg),
+        run_id,
         metrics=_batch_metrics(msg),
         params=[param_from_dict(p) for p in msg.messages("params")],
         tags=[tag_from_dict(t) for t in msg.messages("tags")],

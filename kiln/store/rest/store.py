@@ -362,7 +362,8 @@ class RestStore(RestRegistry, RestPromotionRules):
             "page_token": page_token,
         }
         msg = Message(self._get("/metrics/get-history", fields))
-        metrics = [metric_from_dict(m) for m in msg.messages("metrics")]
+        # Servers (MLflow's, Kiln's) leave the run id out of each point.
+        metrics = [metric_from_dict(m, run_id) for m in msg.messages("metrics")]
         return PagedList(metrics, msg.string("next_page_token") or None)
 
     def get_metric_history_bulk_interval(

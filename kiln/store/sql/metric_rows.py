@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from kiln.entities import Metric
@@ -22,8 +22,13 @@ _INT64_MAX = 2**63 - 1
 # A plain row, in the order of ``statements.PLAIN_ROW``.
 _PLAIN_FIELDS = attrgetter("key", "step", "timestamp", "value")
 _EXTRA_FIELDS = attrgetter("model_id", "dataset_name", "dataset_digest")
+_STR_ONLY = {str}
 _FLOAT_ONLY = {float}
 _INT_ONLY = {int}
+_DICT_ONLY = {dict}
+_FOUR = {4}
+_JSON_FIELDS = frozenset(("key", "value", "timestamp", "step"))
+_JSON_ROW = itemgetter("key", "step", "timestamp", "value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +68,42 @@ def plain_rows(points: Sequence[Metric], known_keys: set[str]) -> Rows | None:
     if not points or len(points) > MAX_BATCH_METRICS:
         return None
     rows = list(map(_PLAIN_FIELDS, points))
+    keys = _checked_keys(rows, known_keys)
+    if keys is None or {*map(_EXTRA_FIELDS, points)} != {(None, None, None)}:
+        return None
+    return Rows(rows, keys, plain=True)
+
+
+def plain_rows_from_json(points: object, known_keys: set[str]) -> Rows | None:
+    """:func:`plain_rows` for points as a request's JSON objects.
+
+    Only objects with exactly the fields ``key``, ``value``, ``timestamp``
+    and ``step`` qualify (a client may leave out a step of 0, which then
+    takes the long way), so the rows come straight from the parsed body.
+    """
+    if (
+        type(points) is not list
+        or not points
+        or len(points) > MAX_BATCH_METRICS
+        or {*map(type, points)} != _DICT_ONLY
+        or {*map(len, points)} != _FOUR
+        or not all(map(_JSON_FIELDS.issuperset, points))
+    ):
+        return None
+    rows = list(map(_JSON_ROW, points))
+    keys = _checked_keys(rows, known_keys)
+    return None if keys is None else Rows(rows, keys, plain=True)
+
+
+def _checked_keys(
+    rows: list[tuple[Any, ...]], known_keys: set[str]
+) -> frozenset[str] | None:
+    # The metric keys of (key, step, timestamp, value) rows when each row
+    # passes the quick check, else None.
     keys, steps, timestamps, values = zip(*rows, strict=True)
     if not (
-        known_keys.issuperset(keys)
+        {*map(type, keys)} == _STR_ONLY
+        and known_keys.issuperset(keys)
         and {*map(type, values)} == _FLOAT_ONLY
         and {*map(type, timestamps)} == _INT_ONLY
         and {*map(type, steps)} == _INT_ONLY
@@ -79,9 +117,7 @@ def plain_rows(points: Sequence[Metric], known_keys: set[str]) -> Rows | None:
     # look then clears.
     if math.isnan(sum(values)) and any(map(math.isnan, values)):
         return None
-    if {*map(_EXTRA_FIELDS, points)} != {(None, None, None)}:
-        return None
-    return Rows(rows, frozenset(keys), plain=True)
+    return frozenset(keys)
 
 
 def full_rows(points: Sequence[Metric]) -> Rows:

@@ -39,7 +39,13 @@ from kiln.store.sql.metric_reads import (
     new_metric,
     sample_indices,
 )
-from kiln.store.sql.metric_rows import Rows, full_rows, plain_rows, stored_value
+from kiln.store.sql.metric_rows import (
+    Rows,
+    full_rows,
+    plain_rows,
+    plain_rows_from_json,
+    stored_value,
+)
 from kiln.store.sql.runs import raise_unless_active
 from kiln.store.sql.statements import MetricStatements
 from kiln.validation import validate_metric, validate_run_id
@@ -156,6 +162,10 @@ class MetricLog:
         """The batch's rows if the quick check vouches for every point (see
         :func:`kiln.store.sql.metric_rows.plain_rows`), else None."""
         return plain_rows(points, self._known_keys)
+
+    def plain_rows_from_json(self, points: object) -> Rows | None:
+        """:meth:`plain_rows` for a request's JSON points."""
+        return plain_rows_from_json(points, self._known_keys)
 
     def log_rows(self, run_id: str, rows: Rows) -> None:
         """Store prepared rows in their own transaction, all or none."""

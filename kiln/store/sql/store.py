@@ -372,6 +372,17 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
             self._metrics.write_points(connection, run_id, metrics)
             models_sql.link_metrics(connection, run_id, for_models)
 
+    def log_metrics_json(self, run_id: str, metrics: object) -> bool:
+        """Log a request's JSON points if all are plain (see
+        :class:`~kiln.store.base.MetricBatchJson`)."""
+        rows = self._metrics.plain_rows_from_json(metrics)
+        if rows is None:
+            return False
+        validate_run_id(run_id)
+        with translated_errors(self._uri):
+            self._metrics.log_rows(run_id, rows)
+        return True
+
     def _validate_batch(
         self, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
     ) -> None:
