@@ -189,3 +189,22 @@ def test_log_batch_of_plain_points_to_a_deleted_run_is_refused(
         f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}
     )
     assert_error(response, 400, "INVALID_PARAMETER_VALUE")
+
+
+def test_history_of_numbers_and_infinities_spells_infinities_out(
+    client: ApiClient,
+) -> None:
+    run_id = create_run(client)
+    batch = [
+        {"key": "m", "value": "-Infinity", "timestamp": 1, "step": 0},
+        {"key": "m", "value": 1e308, "timestamp": 2, "step": 1},
+        {"key": "m", "value": "Infinity", "timestamp": 3, "step": 2},
+    ]
+    body = {"run_id": run_id, "metrics": batch}
+    assert client.post(f"{API}/runs/log-batch", json=body).status_code == 200
+
+    assert [p["value"] for p in _history(client, run_id, "m")] == [
+        "-Infinity",
+        1e308,
+        "Infinity",
+    ]

@@ -33,10 +33,12 @@ from kiln.store.sql.connections import HotConnections
 from kiln.store.sql.engine import begin_immediate
 from kiln.store.sql.metric_reads import (
     MetricReads,
+    build_plain_points,
     build_points,
     gc_paused,
     history_dicts,
     new_metric,
+    plain_history_dicts,
     sample_indices,
 )
 from kiln.store.sql.metric_rows import (
@@ -158,17 +160,29 @@ class MetricLog:
         cursor.execute(self._sql.upsert_latest_point, latest)
 
     # -- batches -------------------------------------------------------------
-    def plain_rows(self, points: Sequence[Metric]) -> Rows | None:
-        """The batch's rows if the quick check vouches for every point (see
-        :func:`kiln.store.sql.metric_rows.plain_rows`), else None."""
-        return plain_rows(points, self._known_keys)
+    def log_plain(self, run_id: str, points: Sequence[Metric]) -> bool:
+        """Store a batch in its own transaction if the quick check vouches for
+        every point (see :func:`kiln.store.sql.metric_rows.plain_rows`);
+        False, with nothing done, when it must take the long way."""
+        with gc_paused():
+            rows = plain_rows(points, self._known_keys)
+            if rows is not None:
+                self._log_rows(run_id, rows)
+            return rows is not None
 
-    def plain_rows_from_json(self, points: object) -> Rows | None:
-        """:meth:`plain_rows` for a request's JSON points."""
-        return plain_rows_from_json(points, self._known_keys)
+    def log_plain_json(self, run_id: str, points: object) -> bool:
+        """:meth:`log_plain` for a request's JSON points."""
+        with gc_paused():
+            rows = plain_rows_from_json(points, self._known_keys)
+            if rows is not None:
+                self._log_rows(run_id, rows)
+            return rows is not None
 
-    def log_rows(self, run_id: str, rows: Rows) -> None:
-        """Store prepared rows in their own transaction, all or none."""
+    def _log_rows(self, run_id: str, rows: Rows) -> None:
+        # A batch's thousand row tuples live only as long as this call: with
+        # the collector paused (by the callers) they never set off a
+        # collection, which would scan every object the process holds, such
+        # as the caller's own points.
         self._in_transaction(lambda cursor: self._write_rows(cursor, run_id, rows))
 
     def log_points(self, run_id: str, points: Sequence[Metric]) -> None:
@@ -300,8 +314,11 @@ class MetricLog:
     ) -> list[Metric]:
         """Points of one metric ordered by step then timestamp."""
         with gc_paused():
-            rows = self._reads.history_rows(connection, run_id, key, offset, limit)
-            return build_points(key, run_id, rows)
+            plain, rows = self._reads.history_rows(
+                connection, run_id, key, offset, limit
+            )
+            build = build_plain_points if plain else build_points
+            return build(key, run_id, rows)
 
     def read_history_json(
         self,
@@ -313,8 +330,10 @@ class MetricLog:
     ) -> list[JSONObject]:
         """:meth:`read_history` as MLflow's JSON points (no run id)."""
         with gc_paused():
-            rows = self._reads.history_rows(connection, run_id, key, offset, limit)
-            return history_dicts(key, rows)
+            plain, rows = self._reads.history_rows(
+                connection, run_id, key, offset, limit
+            )
+            return (plain_history_dicts if plain else history_dicts)(key, rows)
 
     def read_sampled(
         self,

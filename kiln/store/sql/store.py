@@ -351,13 +351,8 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
     ) -> None:
         """Log everything in one transaction: all of it is stored, or none."""
         validate_run_id(run_id)
-        if not params and not tags:
-            rows = self._metrics.plain_rows(metrics)
-            if rows is not None:
-                # The common batch, checked and turned into rows in one pass.
-                with translated_errors(self._uri):
-                    self._metrics.log_rows(run_id, rows)
-                return
+        if not params and not tags and self._metrics.log_plain(run_id, metrics):
+            return
         self._validate_batch(metrics, params, tags)
         for_models = [m for m in metrics if m.model_id is not None]
         if not params and not tags and not for_models:
@@ -375,13 +370,9 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
     def log_metrics_json(self, run_id: str, metrics: object) -> bool:
         """Log a request's JSON points if all are plain (see
         :class:`~kiln.store.base.MetricBatchJson`)."""
-        rows = self._metrics.plain_rows_from_json(metrics)
-        if rows is None:
-            return False
         validate_run_id(run_id)
         with translated_errors(self._uri):
-            self._metrics.log_rows(run_id, rows)
-        return True
+            return self._metrics.log_plain_json(run_id, metrics)
 
     def _validate_batch(
         self, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
