@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from kiln.entities import Metric
+from kiln.errors import KilnError
 from kiln.store.lock_wait import WriteLockBusy
 from kiln.store.sql.connections import HotConnections
 from kiln.store.sql.engine import begin_immediate
@@ -220,10 +221,13 @@ class MetricLog:
         found = self._select_run_key(cursor, run_id)
         if found is not None:
             return found
+        # On PostgreSQL another transaction may be making the same key: the
+        # insert then waits for it and adds nothing, and the key it made is
+        # read back all the same.
         cursor.execute(self._sql.add_run_key, (run_id,))
         made = self._select_run_key(cursor, run_id)
-        if made is None:  # pragma: no cover - the insert above made it
-            raise RuntimeError(f"No key was made for the run {run_id!r}.")
+        if made is None:
+            raise KilnError(f"No metric key could be made for the run {run_id!r}.")
         return made
 
     def _select_run_key(self, cursor: Any, run_id: str) -> int | None:
