@@ -91,9 +91,19 @@ class Server:
     startup_seconds: float
     # The ``mlflow`` executable, for benchmarks that start more servers.
     mlflow: str
+    # What seeding its database reported (ids), for benchmarks timed together.
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def client(self) -> HttpClient:
         return HttpClient(self.port)
+
+    def connected_client(self) -> HttpClient:
+        """A client whose connection is open already, for a clock started
+        just before its first request (a server closes a connection left
+        idle for seconds while the other side is timed)."""
+        client = HttpClient(self.port)
+        client.connection.connect()
+        return client
 
     def rss_megabytes(self) -> float:
         """Resident memory of the server's process tree, in MB."""
@@ -123,7 +133,7 @@ Seed = Callable[[str, Path, Sizes], dict[str, Any]]
 # Times one side: (server, sizes, facts from the seed, repeats) -> timings.
 Measure = Callable[[Server, Sizes, dict[str, Any], int], list[Timing]]
 # Times every side in turns: (servers, sizes, repeats, all by side) -> timings
-# by side.
+# by side. Each server's ``facts`` hold what the seed step reported.
 MeasureTogether = Callable[
     [dict[str, Server], dict[str, Sizes], dict[str, int]], dict[str, list[Timing]]
 ]
@@ -143,9 +153,9 @@ class ServerBenchmark:
     seed: Seed | None = None
     targets: dict[str, float] = field(default_factory=dict)
     default_repeat: tuple[int, int] = (3, 2)
-    # When set (and ``seed`` is not), both servers run at once and this seeds
-    # and times them in turns, so load from the rest of a shared machine
-    # falls on both sides alike.
+    # When set, both servers run at once and this times them in turns (and
+    # seeds them over HTTP when ``seed`` is None), so load from the rest of a
+    # shared machine falls on both sides alike.
     measure_together: MeasureTogether | None = None
 
 
@@ -355,23 +365,30 @@ def _run_side(
 
 def _run_together(
     bench: ServerBenchmark,
+    script: str,
     sides: Sequence[str],
     mlflow: str,
     sizes: dict[str, Sizes],
     repeats: dict[str, int],
 ) -> dict[str, list[Timing]]:
-    """Start every side's server, each over a fresh folder, and time them
-    together with ``bench.measure_together`` (which seeds them itself)."""
-    if bench.measure_together is None or bench.seed is not None:
+    """Start every side's server, each over a fresh folder (seeded first when
+    ``bench.seed`` is set), and time them together with
+    ``bench.measure_together``."""
+    if bench.measure_together is None:
         raise SystemExit(f"{bench.name} cannot time its sides together.")
     with ExitStack() as stack:
         servers: dict[str, Server] = {}
         for side in sides:
             prefix = f"bench-server-{side}-"
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix))
-            servers[side] = stack.enter_context(
-                running_server(side, Path(folder), mlflow)
+            folder = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix))
             )
+            facts: dict[str, Any] = {}
+            if bench.seed is not None:
+                python = sys.executable if side == "kiln" else _mlflow_python(mlflow)
+                facts = _seed_in_subprocess(script, side, python, folder, sizes[side])
+            servers[side] = stack.enter_context(running_server(side, folder, mlflow))
+            servers[side].facts = facts
         wanted = {side: sizes[side] for side in sides}
         return bench.measure_together(servers, wanted, repeats)
 
@@ -458,7 +475,7 @@ def main(bench: ServerBenchmark, script: str) -> None:
     sides: Sequence[str] = ("kiln", "mlflow") if mlflow else ("kiln",)
     results: dict[str, list[Timing]] = {}
     if bench.measure_together is not None:
-        results = _run_together(bench, sides, mlflow, sizes, repeats)
+        results = _run_together(bench, script, sides, mlflow, sizes, repeats)
     else:
         for side in sides:
             timings, _ = _run_side(

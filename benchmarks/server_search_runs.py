@@ -4,7 +4,10 @@ Seeded (not timed) through each project's own store in-process, with the same
 runs as ``search_runs.py`` (5 params, 5 metrics, 3 tags each): Kiln's through
 its SQL store, MLflow's bulk-inserted through its own table definitions.
 Timed: single ``runs/search`` requests of up to 1000 runs, each case after
-one untimed warm-up request. Every answer is checked for its size and order.
+one untimed warm-up request. Both servers run at once and are timed in
+turns (see :func:`measure_together`), each request on a fresh connection
+opened before the clock starts. Every answer is checked for its size and
+order.
 """
 
 from __future__ import annotations
@@ -112,32 +115,66 @@ def _metric(run: dict[str, Any], key: str) -> float:
     raise SystemExit(f"Benchmark sanity check failed: a run lacks metric {key!r}")
 
 
+def measure_together(
+    servers: dict[str, Server], sizes: dict[str, Sizes], repeats: dict[str, int]
+) -> dict[str, list[Timing]]:
+    """Time each case on every side in turns.
+
+    After one untimed warm-up per side, measurement ``r`` of a case runs on
+    each side one after the other, the first side changing every round, so
+    a burst of load from elsewhere on the machine hits both sides alike.
+    """
+    from search_runs import _run_data
+
+    order = list(servers)
+    timings: dict[str, list[Timing]] = {side: [] for side in order}
+    for case, (filter_string, order_by) in CASES.items():
+        bodies = {
+            side: {
+                "experiment_ids": [servers[side].facts["experiment_id"]],
+                "filter": filter_string,
+                "order_by": order_by,
+                "max_results": MAX_RESULTS,
+            }
+            for side in order
+        }
+        answers = {side: _search(servers[side], bodies[side], None) for side in order}
+        case_timings = {side: Timing(case, "searches", 1) for side in order}
+        for round_ in range(max(repeats.values())):
+            for side in order if round_ % 2 == 0 else order[::-1]:
+                if round_ < repeats[side]:
+                    timing = case_timings[side]
+                    answers[side] = _search(servers[side], bodies[side], timing)
+        for side in order:
+            runs = _run_data(sizes[side]["runs"])
+            expected = min(MAX_RESULTS, sum(_matches(case, data) for data in runs))
+            _check_answer(case, answers[side], expected)
+            timings[side].append(case_timings[side])
+    return timings
+
+
+def _search(
+    server: Server, body: dict[str, Any], timing: Timing | None
+) -> dict[str, Any]:
+    """One search on a fresh connection; timed into ``timing`` unless None."""
+    client = server.connected_client()
+    try:
+        started = time.perf_counter()
+        answer = client.post("/runs/search", body)
+        if timing is not None:
+            timing.seconds.append(time.perf_counter() - started)
+        return answer
+    finally:
+        client.close()
+
+
 def measure(
     server: Server, sizes: Sizes, facts: dict[str, Any], repeat: int
 ) -> list[Timing]:
-    from search_runs import _run_data
-
-    runs = _run_data(sizes["runs"])
-    client = server.client()
-    timings: list[Timing] = []
-    for case, (filter_string, order_by) in CASES.items():
-        body = {
-            "experiment_ids": [facts["experiment_id"]],
-            "filter": filter_string,
-            "order_by": order_by,
-            "max_results": MAX_RESULTS,
-        }
-        answers = [client.post("/runs/search", body)]
-        timing = Timing(case, "searches", 1)
-        for _ in range(repeat):
-            started = time.perf_counter()
-            answers.append(client.post("/runs/search", body))
-            timing.seconds.append(time.perf_counter() - started)
-        expected = min(MAX_RESULTS, sum(_matches(case, data) for data in runs))
-        _check_answer(case, answers[-1], expected)
-        timings.append(timing)
-    client.close()
-    return timings
+    """One side alone: the same cases as :func:`measure_together`."""
+    server.facts = facts
+    side = server.side
+    return measure_together({side: server}, {side: sizes}, {side: repeat})[side]
 
 
 BENCHMARK = ServerBenchmark(
@@ -149,6 +186,7 @@ BENCHMARK = ServerBenchmark(
     seed=seed,
     targets={case: 20 for case in CASES},
     default_repeat=(7, 5),
+    measure_together=measure_together,
 )
 
 if __name__ == "__main__":
