@@ -45,10 +45,6 @@ from kiln.tracking.stores import get_store
 
 __all__ = ["KilnClient", "now_ms", "to_metric_value"]
 
-# Points asked for in the first request for a metric's history; MLflow's
-# client uses the same page size against a server.
-_HISTORY_PAGE_SIZE = 25_000
-
 
 def now_ms() -> int:
     """The current time in milliseconds since the epoch."""
@@ -272,14 +268,8 @@ class KilnClient(RegistryClient, PromotionRuleClient):
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of a metric, ordered by step then timestamp."""
-        # A short history comes in one bounded page; a longer one in a second
-        # request for all the rest, which a SQL store answers in one query
-        # and a server store in pages of its own.
-        first = self.store.get_metric_history(run_id, key, _HISTORY_PAGE_SIZE)
-        if not first.token:
-            return list(first)
-        rest = self.store.get_metric_history(run_id, key, None, first.token)
-        return [*first, *rest]
+        # A SQL store answers in one query; a server store in pages of its own.
+        return list(self.store.get_metric_history(run_id, key, None))
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         """Record datasets the run used (see :func:`kiln.log_input`)."""

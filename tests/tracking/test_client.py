@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -11,7 +12,6 @@ from kiln.errors import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
-from kiln.tracking import client as client_module
 from kiln.tracking.client import KilnClient
 
 
@@ -180,11 +180,13 @@ def test_empty_log_batch_does_nothing(client: KilnClient) -> None:
     assert client.get_run(run_id).data.params == {}
 
 
-def test_metric_history_follows_pages(
-    client: KilnClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(client_module, "_HISTORY_PAGE_SIZE", 7)
+def test_metric_history_reads_every_point_in_order(client: KilnClient) -> None:
     run_id = client.create_run("0").info.run_id
-    client.log_batch(run_id, metrics=[Metric("m", i / 2, 5, i) for i in range(30)])
+    points = [Metric("m", i / 2, 5, i) for i in range(30)]
+    points[7] = Metric("m", float("nan"), 5, 7)
+    client.log_batch(run_id, metrics=points[::-1])
     history = client.get_metric_history(run_id, "m")
-    assert [(p.step, p.value) for p in history] == [(i, i / 2) for i in range(30)]
+    assert all(type(point) is Metric and point.run_id == run_id for point in history)
+    assert [p.step for p in history] == list(range(30))
+    assert math.isnan(history[7].value)
+    assert [p.value for p in history[8:]] == [i / 2 for i in range(8, 30)]

@@ -2,15 +2,15 @@
 
 A long history holds 100,000 points or more, so the reads run precompiled
 SQL on the DBAPI cursor and build their results with as little Python per
-row as possible: points through slot descriptors, JSON objects as dict
-displays in one comprehension.
+row as possible: points stored straight into their slots, JSON objects as
+dict displays, each list in one comprehension.
 """
 
 from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
@@ -96,19 +96,30 @@ _PLAIN_HISTORY = _HISTORY.with_only_columns(
 _COUNT = select(func.count()).select_from(metrics).where(*_OF_RUN_AND_KEY)
 _COUNT_IN_STEPS = _COUNT.where(*_IN_STEPS)
 
-_SETTERS = tuple(
-    getattr(Metric, name).__set__
-    for name in (
-        "key",
-        "value",
-        "timestamp",
-        "step",
-        "run_id",
-        "model_id",
-        "dataset_name",
-        "dataset_digest",
-    )
-)
+
+class _NewPoint:
+    """A Metric under construction: the same slots, but plain to set.
+
+    Metric is a frozen dataclass, so its ``__init__`` routes every field
+    through ``object.__setattr__``, the slowest way there is to set a slot.
+    This class has Metric's slots in Metric's order and no frozen guard, so
+    each field is stored straight into its slot; the finished object then
+    becomes a Metric by ``__class__`` assignment, which Python allows
+    between classes of the same layout. A 100,000-point history is built in
+    under half the time ``Metric()`` takes.
+    """
+
+    __slots__ = Metric.__slots__
+
+    key: str
+    value: float
+    timestamp: int
+    step: int
+    run_id: str | None
+    model_id: str | None
+    dataset_name: str | None
+    dataset_digest: str | None
+
 
 # The value of a plain history row.
 _VALUE = itemgetter(2)
@@ -117,60 +128,56 @@ _VALUE = itemgetter(2)
 def new_metric(
     key: str, value: float, timestamp: int, step: int, run_id: str
 ) -> Metric:
-    """A point without model or dataset, set up as ``build_points`` does."""
-    set_key, set_value, set_ts, set_step, set_run, set_model, set_ds, set_dg = _SETTERS
-    point = object.__new__(Metric)
-    set_key(point, key)
-    set_value(point, value)
-    set_ts(point, timestamp)
-    set_step(point, step)
-    set_run(point, run_id)
-    set_model(point, None)
-    set_ds(point, None)
-    set_dg(point, None)
-    return point
+    """A point without model or dataset, built as ``build_points`` does."""
+    point = object.__new__(_NewPoint)
+    point.key = key
+    point.value = value
+    point.timestamp = timestamp
+    point.step = step
+    point.run_id = run_id
+    point.model_id = None
+    point.dataset_name = None
+    point.dataset_digest = None
+    point.__class__ = Metric  # type: ignore[assignment]
+    return point  # type: ignore[return-value]
 
 
-def build_points(key: str, run_id: str, rows: Sequence[Any]) -> list[Metric]:
-    """Metric objects for history rows, twice as fast as calling Metric().
-
-    The frozen dataclass's ``__init__`` routes every field through
-    ``object.__setattr__``; the slot descriptors set the same fields directly.
-    """
-    set_key, set_value, set_ts, set_step, set_run, set_model, set_ds, set_dg = _SETTERS
+def build_points(key: str, run_id: str, rows: Iterable[Any]) -> list[Metric]:
+    """Metric objects for history rows (see :class:`_NewPoint`)."""
     new = object.__new__
-    points: list[Metric] = []
+    points: list[Any] = []
     append = points.append
     for step, timestamp, value, is_nan, model_id, ds_name, ds_digest in rows:
-        point = new(Metric)
-        set_key(point, key)
-        set_value(point, _NAN if is_nan else value)
-        set_ts(point, timestamp)
-        set_step(point, step)
-        set_run(point, run_id)
-        set_model(point, model_id)
-        set_ds(point, ds_name)
-        set_dg(point, ds_digest)
+        point = new(_NewPoint)
+        point.key = key
+        point.value = _NAN if is_nan else value
+        point.timestamp = timestamp
+        point.step = step
+        point.run_id = run_id
+        point.model_id = model_id
+        point.dataset_name = ds_name
+        point.dataset_digest = ds_digest
+        point.__class__ = Metric  # type: ignore[assignment]
         append(point)
     return points
 
 
-def build_plain_points(key: str, run_id: str, rows: Sequence[Any]) -> list[Metric]:
+def build_plain_points(key: str, run_id: str, rows: Iterable[Any]) -> list[Metric]:
     """:func:`build_points` for plain (step, timestamp, value) rows."""
-    set_key, set_value, set_ts, set_step, set_run, set_model, set_ds, set_dg = _SETTERS
     new = object.__new__
-    points: list[Metric] = []
+    points: list[Any] = []
     append = points.append
     for step, timestamp, value in rows:
-        point = new(Metric)
-        set_key(point, key)
-        set_value(point, value)
-        set_ts(point, timestamp)
-        set_step(point, step)
-        set_run(point, run_id)
-        set_model(point, None)
-        set_ds(point, None)
-        set_dg(point, None)
+        point = new(_NewPoint)
+        point.key = key
+        point.value = value
+        point.timestamp = timestamp
+        point.step = step
+        point.run_id = run_id
+        point.model_id = None
+        point.dataset_name = None
+        point.dataset_digest = None
+        point.__class__ = Metric  # type: ignore[assignment]
         append(point)
     return points
 
