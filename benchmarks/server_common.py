@@ -53,20 +53,33 @@ class HttpClient:
 
     def post(self, path: str, body: dict[str, Any] | bytes) -> dict[str, Any]:
         """POST ``body`` (a dict, or JSON already encoded, to time the server)."""
+        return self.parse(self.post_raw(path, body))
+
+    def post_raw(self, path: str, body: dict[str, Any] | bytes) -> bytes:
+        """:meth:`post`, the answer left unparsed: the server's work ends
+        with the last byte, and parsing a large answer (see :meth:`parse`)
+        is the load generator's, alike for both sides."""
         payload = body if isinstance(body, bytes) else encode_body(body)
         headers = {"Content-Type": "application/json"}
         self.connection.request("POST", API + path, payload, headers)
-        return self._answer(path)
+        return self._read(path)
 
     def get(self, path: str, query: dict[str, Any]) -> dict[str, Any]:
         self.connection.request("GET", f"{API}{path}?{urlencode(query)}")
         return self._answer(path)
 
     def _answer(self, path: str) -> dict[str, Any]:
+        return self.parse(self._read(path))
+
+    def _read(self, path: str) -> bytes:
         response = self.connection.getresponse()
         data = response.read()
         if response.status != 200:
             raise SystemExit(f"{path} answered {response.status}: {data[:300]!r}")
+        return data
+
+    def parse(self, data: bytes) -> dict[str, Any]:
+        """An answer's JSON as a dict ({} for an empty body)."""
         answer: dict[str, Any] = self._loads(data) if data else {}
         return answer
 
