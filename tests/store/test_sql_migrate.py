@@ -19,7 +19,12 @@ from kiln.store.sql.migrate import (
     head_revision,
     upgrade,
 )
-from kiln.store.sql.schema import SQLITE_ONLY_INDEXES, experiments, metadata
+from kiln.store.sql.schema import (
+    POSTGRESQL_ONLY_INDEXES,
+    SQLITE_ONLY_INDEXES,
+    experiments,
+    metadata,
+)
 from kiln.store.sql.store import SqlStore
 
 PROCESSES = 4
@@ -47,12 +52,15 @@ def test_migrated_schema_matches_schema_module(db_uri: str) -> None:
     try:
         with engine.connect() as connection:
             dialect = connection.dialect.name
+            elsewhere = (
+                POSTGRESQL_ONLY_INDEXES if dialect == "sqlite" else SQLITE_ONLY_INDEXES
+            )
             context = MigrationContext.configure(
                 connection,
                 opts={
                     "version_table": VERSION_TABLE,
                     "include_object": lambda item, name, kind, *_: (
-                        dialect == "sqlite" or name not in SQLITE_ONLY_INDEXES
+                        name not in elsewhere
                     ),
                 },
             )
