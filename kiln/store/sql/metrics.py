@@ -199,9 +199,17 @@ class MetricLog:
             return
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            self._write_rows(cursor, run_id, full_rows(points))
+            self.write_points_with(cursor, run_id, points)
         finally:
             cursor.close()
+
+    def write_points_with(
+        self, cursor: Any, run_id: str, points: Sequence[Metric]
+    ) -> None:
+        """:meth:`write_points` through ``cursor``, a driver cursor in the
+        caller's write transaction."""
+        if points:
+            self._write_rows(cursor, run_id, full_rows(points))
 
     def _write_rows(self, cursor: Any, run_id: str, rows: Rows) -> None:
         # The run must be active; an empty batch checks only that.

@@ -280,13 +280,18 @@ def get_run_info(connection: Connection, run_id: str) -> RunInfo:
 
 def check_run_active(connection: Connection, run_id: str) -> None:
     """Raise unless the run exists and is active (not deleted)."""
-    validate_run_id(run_id)
     cursor = _cursor(connection)
     try:
-        cursor.execute(_statements(connection).run_stage, {"run_id": run_id})
-        found = cursor.fetchone()
+        check_run_active_with(cursor, connection.dialect, run_id)
     finally:
         cursor.close()
+
+
+def check_run_active_with(cursor: Any, dialect: Dialect, run_id: str) -> None:
+    """:func:`check_run_active` through ``cursor``, a driver cursor."""
+    validate_run_id(run_id)
+    cursor.execute(_statements_for(dialect).run_stage, {"run_id": run_id})
+    found = cursor.fetchone()
     raise_unless_active(run_id, None if found is None else found[0])
 
 
@@ -366,20 +371,35 @@ def set_tags(connection: Connection, run_id: str, run_tags: Sequence[RunTag]) ->
     _write_tags(connection, run_id, {tag.key: tag.value for tag in run_tags})
 
 
+def set_tags_with(
+    cursor: Any, dialect: Dialect, run_id: str, run_tags: Sequence[RunTag]
+) -> None:
+    """:func:`set_tags` through ``cursor``, a driver cursor in a write
+    transaction."""
+    if run_tags:
+        _write_tags_with(
+            cursor, dialect, run_id, {tag.key: tag.value for tag in run_tags}
+        )
+
+
 def _write_tags(connection: Connection, run_id: str, values: dict[str, str]) -> None:
-    sql = _statements(connection)
+    cursor = _cursor(connection)
+    try:
+        _write_tags_with(cursor, connection.dialect, run_id, values)
+    finally:
+        cursor.close()
+
+
+def _write_tags_with(
+    cursor: Any, dialect: Dialect, run_id: str, values: dict[str, str]
+) -> None:
+    sql = _statements_for(dialect)
     new_name = values.get(RUN_NAME_TAG)
     if new_name:
         validate_run_name(new_name)
-    cursor = _cursor(connection)
-    try:
-        cursor.executemany(
-            sql.upsert_tags, [(run_id, *item) for item in values.items()]
-        )
-        if new_name:
-            cursor.execute(sql.rename, {"run_id": run_id, "new_name": new_name})
-    finally:
-        cursor.close()
+    cursor.executemany(sql.upsert_tags, [(run_id, *item) for item in values.items()])
+    if new_name:
+        cursor.execute(sql.rename, {"run_id": run_id, "new_name": new_name})
 
 
 def delete_tag(connection: Connection, run_id: str, key: str) -> None:
@@ -393,7 +413,21 @@ def delete_tag(connection: Connection, run_id: str, key: str) -> None:
 
 
 def log_params(connection: Connection, run_id: str, items: Sequence[Param]) -> None:
-    """Store params; a key already holding another value is refused.
+    """Store params; a key already holding another value is refused."""
+    if not items:
+        return
+    cursor = _cursor(connection)
+    try:
+        log_params_with(cursor, connection.dialect, run_id, items)
+    finally:
+        cursor.close()
+
+
+def log_params_with(
+    cursor: Any, dialect: Dialect, run_id: str, items: Sequence[Param]
+) -> None:
+    """:func:`log_params` through ``cursor``, a driver cursor in a write
+    transaction.
 
     Inserting first and comparing afterwards, in the same transaction, leaves
     no gap in which another writer could slip a different value in.
@@ -401,22 +435,17 @@ def log_params(connection: Connection, run_id: str, items: Sequence[Param]) -> N
     if not items:
         return
     wanted = {param.key: param.value for param in items}
-    sql = _statements(connection)
-    cursor = _cursor(connection)
-    try:
-        rows = [(run_id, *item) for item in wanted.items()]
-        cursor.executemany(sql.insert_params, rows)
-        if cursor.rowcount == len(rows):
-            return  # every key was new
-        keys = list(wanted)
-        cursor.execute(
-            sql.stored_params,
-            {"run_id": run_id, "keys": json.dumps(keys) if sql.sqlite else keys},
-        )
-        stored = cursor.fetchall()
-    finally:
-        cursor.close()
-    for key, value in stored:
+    sql = _statements_for(dialect)
+    rows = [(run_id, *item) for item in wanted.items()]
+    cursor.executemany(sql.insert_params, rows)
+    if cursor.rowcount == len(rows):
+        return  # every key was new
+    keys = list(wanted)
+    cursor.execute(
+        sql.stored_params,
+        {"run_id": run_id, "keys": json.dumps(keys) if sql.sqlite else keys},
+    )
+    for key, value in cursor.fetchall():
         if value != wanted[key]:
             raise InvalidParameterValue(
                 f"The param {key!r} of run {run_id!r} already has the value "
