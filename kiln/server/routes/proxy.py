@@ -145,14 +145,21 @@ _MULTIPART_STEPS: dict[str, MultipartStep] = {
 }
 
 
+# The start of the refusal that MLflow's client recognises (see _require_s3).
+_NO_MULTIPART_PREFIX = (
+    "Multipart upload is not supported for the current artifact repository"
+)
+
+
 def _require_s3(context: ServerContext) -> S3Destination:
     destination = context.require_destination()
     if not isinstance(destination, S3Destination):
-        # MLflow answers the same on a local destination; clients then fall
-        # back to plain PUT and GET.
+        # MLflow answers the same on a local destination. Its client falls
+        # back to a plain PUT only when the message starts with the words
+        # it looks for, so the answer begins with them.
         raise NotImplementedFeature(
-            "Multipart uploads and presigned URLs are not available for a "
-            "local artifact destination; upload with a single PUT."
+            f"{_NO_MULTIPART_PREFIX}: a local artifact destination takes "
+            "uploads with a single PUT, and offers no presigned URLs."
         )
     return destination
 

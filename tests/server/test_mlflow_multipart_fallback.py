@@ -1,0 +1,57 @@
+"""The stock ``mlflow`` client, told to upload in parts, against a Kiln
+server whose artifacts live in a local folder: it falls back to one PUT."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .processes import running_server
+
+_SCRIPT = textwrap.dedent(
+    """
+    import sys, tempfile, os
+    import mlflow
+
+    mlflow.set_tracking_uri(sys.argv[1])
+    folder = tempfile.mkdtemp()
+    path = os.path.join(folder, "weights.bin")
+    with open(path, "wb") as f:
+        f.write(b"k" * 4096)
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(path)
+    back = mlflow.artifacts.download_artifacts(
+        run_id=run.info.run_id, artifact_path="weights.bin"
+    )
+    assert open(back, "rb").read() == b"k" * 4096
+    print("FALLBACK-OK")
+    """
+)
+
+
+@pytest.mark.slow
+def test_mlflow_client_falls_back_to_a_single_put_on_a_local_destination(
+    tmp_path: Path, mlflow_python: str
+) -> None:
+    env = {
+        **os.environ,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true",
+        "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": "1024",
+    }
+    with running_server(tmp_path) as (base_url, _):
+        result = subprocess.run(
+            [mlflow_python, "-c", _SCRIPT, base_url],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+            check=False,
+        )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "FALLBACK-OK" in result.stdout
