@@ -1,4 +1,5 @@
-"""Start ``kiln server`` as a real process for tests that need one."""
+"""Start ``kiln server`` as a real process for tests that need one, and run
+the stock ``mlflow`` client against it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,3 +70,24 @@ def running_server(folder: Path, *options: str) -> Iterator[tuple[str, float]]:
         finally:
             process.send_signal(signal.SIGINT)
             process.communicate(timeout=15)
+
+
+def run_mlflow_client(
+    mlflow_python: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 180,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``args`` (a script and its arguments) with the stock mlflow's
+    Python, its output captured; the client's own retries are off, so a
+    refused call fails at once, and ``env`` adds to the environment."""
+    return subprocess.run(
+        [mlflow_python, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", **(env or {})},
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
+    )

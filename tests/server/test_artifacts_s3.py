@@ -8,8 +8,6 @@ never a bucket that a stored ``s3://`` location names.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from kiln.store.sql.store import SqlStore
 
 from .conftest import API, ApiClient, MakeClient, assert_error, create_run
 from .moto_s3 import BUCKET, DESTINATION, PREFIX, keys, proxy, s3, s3_endpoint
-from .processes import running_server
+from .processes import run_mlflow_client, running_server
 from .test_artifacts import upload_to_run
 
 # pytest finds the fixtures imported above by name.
@@ -252,17 +250,9 @@ def test_server_listing_agrees_with_the_stock_mlflow_client(
     import httpx
 
     monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", s3_endpoint)
-    client_env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
 
     with running_server(tmp_path, "--artifacts-destination", DESTINATION) as (url, _):
-        result = subprocess.run(
-            [mlflow_python, str(FLOW), url],
-            capture_output=True,
-            text=True,
-            env=client_env,
-            timeout=180,
-            check=False,
-        )
+        result = run_mlflow_client(mlflow_python, str(FLOW), url)
         assert result.returncode == 0, result.stderr[-3000:]
         seen = json.loads(result.stdout.splitlines()[-1])
         run_id = seen["run_id"]

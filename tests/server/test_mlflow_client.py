@@ -7,13 +7,11 @@ imports mlflow.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from .processes import running_server
+from .processes import run_mlflow_client, running_server
 
 FLOW = Path(__file__).with_name("scripts") / "mlflow_client_flow.py"
 
@@ -22,16 +20,8 @@ FLOW = Path(__file__).with_name("scripts") / "mlflow_client_flow.py"
 def test_mlflow_client_tracks_runs_and_artifacts_through_kiln(
     tmp_path: Path, mlflow_python: str
 ) -> None:
-    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
     with running_server(tmp_path) as (base_url, _):
-        result = subprocess.run(
-            [mlflow_python, str(FLOW), base_url],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=180,
-            check=False,
-        )
+        result = run_mlflow_client(mlflow_python, str(FLOW), base_url)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "COMPAT-OK" in result.stdout

@@ -9,8 +9,6 @@ imports mlflow. Kiln's own REST store is checked against the same server.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from kiln.entities import LoggedModelParam, LoggedModelStatus, LoggedModelTag
 from kiln.errors import ResourceDoesNotExist
 from kiln.store.rest import RestStore
 
-from .processes import running_server
+from .processes import run_mlflow_client, running_server
 
 FLOW = Path(__file__).with_name("scripts") / "mlflow_log_model_flow.py"
 
@@ -29,16 +27,8 @@ pytestmark = pytest.mark.slow
 def test_mlflow_client_logs_and_loads_models_through_kiln(
     tmp_path: Path, mlflow_python: str
 ) -> None:
-    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
     with running_server(tmp_path) as (base_url, _):
-        result = subprocess.run(
-            [mlflow_python, str(FLOW), base_url],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-            check=False,
-        )
+        result = run_mlflow_client(mlflow_python, str(FLOW), base_url, timeout=300)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "COMPAT-OK" in result.stdout

@@ -3,14 +3,12 @@ server whose artifacts live in a local folder: it falls back to one PUT."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from .processes import running_server
+from .processes import run_mlflow_client, running_server
 
 _SCRIPT = textwrap.dedent(
     """
@@ -38,20 +36,11 @@ def test_mlflow_client_falls_back_to_a_single_put_on_a_local_destination(
     tmp_path: Path, mlflow_python: str
 ) -> None:
     env = {
-        **os.environ,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
         "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true",
         "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": "1024",
     }
     with running_server(tmp_path) as (base_url, _):
-        result = subprocess.run(
-            [mlflow_python, "-c", _SCRIPT, base_url],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=180,
-            check=False,
-        )
+        result = run_mlflow_client(mlflow_python, "-c", _SCRIPT, base_url, env=env)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "FALLBACK-OK" in result.stdout

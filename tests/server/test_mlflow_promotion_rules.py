@@ -3,8 +3,6 @@ rules."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from kiln.entities import Metric
 from kiln.store.rest import RestConfig, RestStore
 
-from .processes import running_server
+from .processes import run_mlflow_client, running_server
 
 FLOW = Path(__file__).with_name("scripts") / "mlflow_promotion_rule_flow.py"
 RULE = "metrics.val_auc >= 0.9 AND tags.validated = 'true'"
@@ -22,7 +20,6 @@ RULE = "metrics.val_auc >= 0.9 AND tags.validated = 'true'"
 def test_mlflow_client_is_refused_until_the_run_meets_the_rule(
     tmp_path: Path, mlflow_python: str
 ) -> None:
-    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
     with running_server(tmp_path) as (base_url, _):
         with RestStore(base_url, RestConfig(max_retries=0)) as store:
             store.create_registered_model("churn")
@@ -31,14 +28,8 @@ def test_mlflow_client_is_refused_until_the_run_meets_the_rule(
             store.create_model_version("churn", f"runs:/{run_id}/model", run_id)
             store.set_promotion_rule("churn", "champion", RULE)
 
-        result = subprocess.run(
-            [mlflow_python, str(FLOW), base_url, run_id],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=180,
-            check=False,
-            cwd=tmp_path,
+        result = run_mlflow_client(
+            mlflow_python, str(FLOW), base_url, run_id, cwd=tmp_path
         )
         assert result.returncode == 0, result.stderr[-3000:]
         assert "COMPAT-OK" in result.stdout

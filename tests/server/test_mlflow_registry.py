@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from kiln.store.rest import RestConfig, RestStore
 
-from .processes import running_server
+from .processes import run_mlflow_client, running_server
 
 FLOW = Path(__file__).with_name("scripts") / "mlflow_registry_flow.py"
 
@@ -19,17 +17,8 @@ FLOW = Path(__file__).with_name("scripts") / "mlflow_registry_flow.py"
 def test_mlflow_client_uses_the_registry_through_kiln(
     tmp_path: Path, mlflow_python: str
 ) -> None:
-    env = {**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
     with running_server(tmp_path) as (base_url, _):
-        result = subprocess.run(
-            [mlflow_python, str(FLOW), base_url],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=180,
-            check=False,
-            cwd=tmp_path,
-        )
+        result = run_mlflow_client(mlflow_python, str(FLOW), base_url, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "COMPAT-OK" in result.stdout
@@ -42,21 +31,10 @@ HISTORY_FLOW = Path(__file__).with_name("scripts") / "mlflow_registry_history_fl
 def test_mlflow_client_moves_are_recorded_with_its_user(
     tmp_path: Path, mlflow_python: str
 ) -> None:
-    env = {
-        **os.environ,
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
-        "MLFLOW_TRACKING_USERNAME": "ada",
-        "MLFLOW_TRACKING_PASSWORD": "secret",
-    }
+    env = {"MLFLOW_TRACKING_USERNAME": "ada", "MLFLOW_TRACKING_PASSWORD": "secret"}
     with running_server(tmp_path) as (base_url, _):
-        result = subprocess.run(
-            [mlflow_python, str(HISTORY_FLOW), base_url],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=180,
-            check=False,
-            cwd=tmp_path,
+        result = run_mlflow_client(
+            mlflow_python, str(HISTORY_FLOW), base_url, env=env, cwd=tmp_path
         )
         assert result.returncode == 0, result.stderr[-3000:]
         assert "COMPAT-OK" in result.stdout
