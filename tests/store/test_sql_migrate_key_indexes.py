@@ -3,33 +3,18 @@ indexes make redundant; PostgreSQL keeps them."""
 
 from __future__ import annotations
 
-import pytest
-from alembic import command
 from sqlalchemy import inspect
 
 from kiln.store.sql.engine import create_db_engine
-from kiln.store.sql.migrate import alembic_config, upgrade
+from kiln.store.sql.migrate import upgrade
+
+from .migrating import fresh_uri, migrate_to
+
+# pytest finds the fixture imported above by name.
+__all__ = ["fresh_uri"]
 
 _NARROW = {"params": "ix_params_key_value", "tags": "ix_tags_key"}
 _COVERING = {"params": "ix_params_key_value_run", "tags": "ix_tags_key_value_run"}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_uri(request: pytest.FixtureRequest) -> str:
-    name = "sqlite_uri" if request.param == "sqlite" else "fresh_postgres_uri"
-    uri: str = request.getfixturevalue(name)
-    return uri
-
-
-def _migrate(uri: str, revision: str, *, down: bool = False) -> None:
-    engine = create_db_engine(uri)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            (command.downgrade if down else command.upgrade)(config, revision)
-    finally:
-        engine.dispose()
 
 
 def _indexes(uri: str) -> dict[str, set[str]]:
@@ -48,7 +33,7 @@ def _indexes(uri: str) -> dict[str, set[str]]:
 def test_sqlite_keeps_only_the_covering_index_and_postgres_the_narrow_one(
     fresh_uri: str,
 ) -> None:
-    _migrate(fresh_uri, "0005")
+    migrate_to(fresh_uri, "0005")
     before = _indexes(fresh_uri)
     assert all(_NARROW[table] in before[table] for table in _NARROW)
 
@@ -59,5 +44,5 @@ def test_sqlite_keeps_only_the_covering_index_and_postgres_the_narrow_one(
         assert (_NARROW[table] in after[table]) is not sqlite
         assert (_COVERING[table] in after[table]) is sqlite
 
-    _migrate(fresh_uri, "0005", down=True)
+    migrate_to(fresh_uri, "0005", down=True)
     assert _indexes(fresh_uri) == before

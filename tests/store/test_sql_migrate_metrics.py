@@ -5,14 +5,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pytest
-from alembic import command
 from sqlalchemy import text
 
 from kiln.entities import Metric
 from kiln.store.sql.engine import create_db_engine
-from kiln.store.sql.migrate import alembic_config, upgrade
+from kiln.store.sql.migrate import upgrade
 from kiln.store.sql.store import SqlStore
+
+from .migrating import fresh_uri, migrate_to
+
+# pytest finds the fixture imported above by name.
+__all__ = ["fresh_uri"]
 
 _RUN_WITH_POINTS = "a" * 32
 _RUN_WITHOUT_POINTS = "b" * 32
@@ -24,24 +27,6 @@ _OLD_POINTS = [
     ("loss", 2, 102, math.inf, False, None),
     ("acc", 0, 100, 0.25, False, "m-1"),
 ]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_uri(request: pytest.FixtureRequest) -> str:
-    name = "sqlite_uri" if request.param == "sqlite" else "fresh_postgres_uri"
-    uri: str = request.getfixturevalue(name)
-    return uri
-
-
-def _migrate(uri: str, revision: str, *, down: bool = False) -> None:
-    engine = create_db_engine(uri)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            (command.downgrade if down else command.upgrade)(config, revision)
-    finally:
-        engine.dispose()
 
 
 def _seed_revision_0004(uri: str) -> None:
@@ -105,7 +90,7 @@ def _old_points(uri: str) -> list[tuple[object, ...]]:
 def test_upgrade_keeps_every_point_and_downgrade_restores_them(
     fresh_uri: str, tmp_path: Path
 ) -> None:
-    _migrate(fresh_uri, "0004")
+    migrate_to(fresh_uri, "0004")
     _seed_revision_0004(fresh_uri)
     upgrade(fresh_uri)
 
@@ -129,7 +114,7 @@ def test_upgrade_keeps_every_point_and_downgrade_restores_them(
     finally:
         store.close()
 
-    _migrate(fresh_uri, "0004", down=True)
+    migrate_to(fresh_uri, "0004", down=True)
     restored = _old_points(fresh_uri)
     assert len(restored) == 4 + 2 + 2
     assert {row[0] for row in restored} == {_RUN_WITH_POINTS, _RUN_WITHOUT_POINTS}
