@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from contextlib import closing
 from typing import Any
 
 from sqlalchemy import (
@@ -280,11 +281,8 @@ def get_run_info(connection: Connection, run_id: str) -> RunInfo:
 
 def check_run_active(connection: Connection, run_id: str) -> None:
     """Raise unless the run exists and is active (not deleted)."""
-    cursor = _cursor(connection)
-    try:
+    with closing(_cursor(connection)) as cursor:
         check_run_active_with(cursor, connection.dialect, run_id)
-    finally:
-        cursor.close()
 
 
 def check_run_active_with(cursor: Any, dialect: Dialect, run_id: str) -> None:
@@ -383,11 +381,8 @@ def set_tags_with(
 
 
 def _write_tags(connection: Connection, run_id: str, values: dict[str, str]) -> None:
-    cursor = _cursor(connection)
-    try:
+    with closing(_cursor(connection)) as cursor:
         _write_tags_with(cursor, connection.dialect, run_id, values)
-    finally:
-        cursor.close()
 
 
 def _write_tags_with(
@@ -414,13 +409,8 @@ def delete_tag(connection: Connection, run_id: str, key: str) -> None:
 
 def log_params(connection: Connection, run_id: str, items: Sequence[Param]) -> None:
     """Store params; a key already holding another value is refused."""
-    if not items:
-        return
-    cursor = _cursor(connection)
-    try:
+    with closing(_cursor(connection)) as cursor:
         log_params_with(cursor, connection.dialect, run_id, items)
-    finally:
-        cursor.close()
 
 
 def log_params_with(

@@ -366,10 +366,13 @@ class SqlStore(SqlRegistry, SqlPromotionRules):
             # transaction cost a fifth of a small batch.
             dialect = self._engine.dialect
             with translated_errors(self._uri), self._hot.transaction() as cursor:
-                runs_sql.check_run_active_with(cursor, dialect, run_id)
+                if metrics:
+                    # Writing points checks the run first: no second look.
+                    self._metrics.write_points_with(cursor, run_id, metrics)
+                else:
+                    runs_sql.check_run_active_with(cursor, dialect, run_id)
                 runs_sql.log_params_with(cursor, dialect, run_id, params)
                 runs_sql.set_tags_with(cursor, dialect, run_id, tags)
-                self._metrics.write_points_with(cursor, run_id, metrics)
             return
         with self._write() as connection:
             runs_sql.check_run_active(connection, run_id)
