@@ -213,6 +213,10 @@ def test_logging_to_a_deleted_run_is_refused(store: SqlStore, run_id: str) -> No
         lambda: store.log_metric(run_id, Metric("m", 1.0, 1, 0)),  # a repeat
         lambda: store.log_param(run_id, Param("p", "v")),
         lambda: store.log_batch(run_id, metrics=[Metric("m", 3.0, 3, 2)]),
+        lambda: store.log_batch(
+            run_id, metrics=[Metric("m", 4.0, 4, 3)], params=[Param("p", "v")]
+        ),
+        lambda: store.log_batch(run_id, tags=[RunTag("t", "v")]),
     ]
     for call in calls:
         with pytest.raises(InvalidParameterValue, match="active"):
@@ -220,6 +224,7 @@ def test_logging_to_a_deleted_run_is_refused(store: SqlStore, run_id: str) -> No
     store.restore_run(run_id)
     assert _history_values(store, run_id, "m") == [1.0]
     assert store.get_run(run_id).data.params == {}
+    assert "t" not in store.get_run(run_id).data.tags
 
 
 def test_logging_to_an_unknown_run_is_not_found(store: SqlStore) -> None:
