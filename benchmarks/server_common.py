@@ -289,6 +289,18 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def in_turns(repeats: dict[str, int]) -> Iterator[str]:
+    """The sides in the order their measurements run: round by round, the
+    first side changing every round, each side until its ``repeats`` are
+    done; so a burst of load from elsewhere on the machine hits all sides
+    alike."""
+    order = list(repeats)
+    for round_ in range(max(repeats.values())):
+        for side in order if round_ % 2 == 0 else order[::-1]:
+            if round_ < repeats[side]:
+                yield side
+
+
 def timed(action: Callable[[], object]) -> float:
     """Seconds ``action`` takes, by the monotonic high-resolution clock."""
     start = time.perf_counter()

@@ -38,6 +38,7 @@ from server_common import (
     Timing,
     check,
     create_experiment,
+    in_turns,
     main,
 )
 
@@ -351,8 +352,7 @@ def _run(server: Server, case: Case, timed: bool) -> Any:
     """One measurement of ``case`` over a new connection, opened before the
     clock starts: a connection left idle while the other side was timed may
     have been closed by its server."""
-    client = server.client()
-    client.connection.connect()
+    client = server.connected_client()
     try:
         started = time.perf_counter()
         answer = case.action(client)
@@ -368,9 +368,8 @@ def measure_together(
 ) -> dict[str, list[Timing]]:
     """Seed every server, then time each case on every side in turns.
 
-    After one untimed warm-up per side, measurement ``r`` of a case runs on
-    each side one after the other, the first side changing every round, so
-    a burst of load from elsewhere on the machine hits both sides alike.
+    After one untimed warm-up per side, each case's measurements run on the
+    sides in turns (see :func:`~server_common.in_turns`).
     """
     for side, server in servers.items():
         seconds = seed_over_http(server, sizes[side]["models"])
@@ -379,10 +378,8 @@ def measure_together(
     order = list(servers)
     for index in range(len(CASES)):
         last = {side: _run(servers[side], cases[side][index], False) for side in order}
-        for round_ in range(max(repeats.values())):
-            for side in order if round_ % 2 == 0 else order[::-1]:
-                if round_ < repeats[side]:
-                    last[side] = _run(servers[side], cases[side][index], True)
+        for side in in_turns({side: repeats[side] for side in order}):
+            last[side] = _run(servers[side], cases[side][index], True)
         for side in order:
             cases[side][index].check(last[side])
     return {side: [case.timing for case in cases[side]] for side in order}

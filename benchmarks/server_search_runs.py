@@ -23,6 +23,7 @@ from server_common import (
     Sizes,
     Timing,
     check,
+    in_turns,
     main,
 )
 
@@ -121,9 +122,8 @@ def measure_together(
 ) -> dict[str, list[Timing]]:
     """Time each case on every side in turns.
 
-    After one untimed warm-up per side, measurement ``r`` of a case runs on
-    each side one after the other, the first side changing every round, so
-    a burst of load from elsewhere on the machine hits both sides alike.
+    After one untimed warm-up per side, each case's measurements run on the
+    sides in turns (see :func:`~server_common.in_turns`).
     """
     from search_runs import _run_data
 
@@ -141,11 +141,8 @@ def measure_together(
         }
         answers = {side: _search(servers[side], bodies[side], None) for side in order}
         case_timings = {side: Timing(case, "searches", 1) for side in order}
-        for round_ in range(max(repeats.values())):
-            for side in order if round_ % 2 == 0 else order[::-1]:
-                if round_ < repeats[side]:
-                    timing = case_timings[side]
-                    answers[side] = _search(servers[side], bodies[side], timing)
+        for side in in_turns({side: repeats[side] for side in order}):
+            answers[side] = _search(servers[side], bodies[side], case_timings[side])
         for side in order:
             runs = _run_data(sizes[side]["runs"])
             expected = min(MAX_RESULTS, sum(_matches(case, data) for data in runs))
