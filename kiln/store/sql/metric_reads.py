@@ -106,7 +106,9 @@ class _NewPoint:
     each field is stored straight into its slot; the finished object then
     becomes a Metric by ``__class__`` assignment, which Python allows
     between classes of the same layout. A 100,000-point history is built in
-    under half the time ``Metric()`` takes.
+    under half the time ``Metric()`` takes. Each builder below writes the
+    stores out in its own loop: a call per point would give back a third of
+    the gain.
     """
 
     __slots__ = Metric.__slots__
